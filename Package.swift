@@ -1,0 +1,35 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "edmo",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "edmo", targets: ["edmo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
+        .systemLibrary(name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium"),
+        .target(
+            name: "EdmoAPI",
+            dependencies: [
+                "CSodium",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(name: "EdmoFastCGI", dependencies: ["CFastCGI", "EdmoAPI"]),
+        .executableTarget(
+            name: "edmo",
+            dependencies: [
+                "EdmoAPI", "EdmoFastCGI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "EdmoAPITests", dependencies: ["EdmoAPI"]),
+        .testTarget(name: "EdmoFastCGITests", dependencies: ["EdmoFastCGI", "EdmoAPI"]),
+    ]
+)

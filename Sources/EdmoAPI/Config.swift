@@ -1,0 +1,105 @@
+import Foundation
+
+public struct ConfigError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Settings from the environment (systemd reads them from an EnvironmentFile). Every variable is listed in
+/// README.md and edmo.env.example.
+public struct Config: Sendable {
+    public enum ProviderKind: String, Sendable { case local, vapi }
+
+    public var databasePath: String
+    public var secretKey: [UInt8]
+    public var analyticsAPIKey: String?
+    public var webhookSecret: String?
+    public var provider: ProviderKind = .local
+    public var providerURL: String?
+    public var providerAPIKey: String?
+    public var workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount
+    public var maxBodyBytes: Int = 1 << 20
+    public var sessionIdleSeconds: Int = 86_400
+    public var sessionMaxSeconds: Int = 604_800
+    public var loginMaxFailures: Int = 5
+    public var loginAddressMaxFailures: Int = 20
+    public var loginLockoutSeconds: Int = 900
+    public var hashConcurrency: Int = 2
+    public var migrationsPath: String?
+
+    public init(databasePath: String, secretKey: [UInt8]) {
+        self.databasePath = databasePath
+        self.secretKey = secretKey
+    }
+
+    /// `needsSecretKey` is false for commands that never touch stored secrets (`migrate`, `users`).
+    public static func fromEnvironment(_ env: [String: String], needsSecretKey: Bool = true) throws -> Config {
+        guard let database = nonEmpty(env["EDMO_DATABASE"]) else {
+            throw ConfigError(description: "EDMO_DATABASE is not set: give the path of the SQLite database file")
+        }
+        var key: [UInt8] = []
+        if let hex = nonEmpty(env["EDMO_SECRET_KEY"]) {
+            guard let bytes = decodeHex(hex), bytes.count == 32 else {
+                throw ConfigError(description: "EDMO_SECRET_KEY must be 64 hex characters (32 bytes); try `openssl rand -hex 32`")
+            }
+            key = bytes
+        } else if needsSecretKey {
+            throw ConfigError(description: "EDMO_SECRET_KEY is not set: 64 hex characters (32 bytes); try `openssl rand -hex 32`")
+        }
+        var config = Config(databasePath: database, secretKey: key)
+        config.analyticsAPIKey = nonEmpty(env["ANALYTICS_API_KEY"])
+        config.webhookSecret = nonEmpty(env["EDMO_WEBHOOK_SECRET"])
+        if let raw = nonEmpty(env["EDMO_PROVIDER"]) {
+            guard let kind = ProviderKind(rawValue: raw) else {
+                throw ConfigError(description: "EDMO_PROVIDER must be 'local' or 'vapi', not '\(raw)'")
+            }
+            config.provider = kind
+        }
+        config.providerURL = nonEmpty(env["EDMO_PROVIDER_URL"])
+        config.providerAPIKey = nonEmpty(env["EDMO_PROVIDER_API_KEY"])
+        if config.provider == .vapi {
+            guard let url = config.providerURL, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigError(description: "EDMO_PROVIDER_URL must be an http(s) URL when EDMO_PROVIDER=vapi")
+            }
+            guard config.providerAPIKey != nil else {
+                throw ConfigError(description: "EDMO_PROVIDER_API_KEY is not set (required when EDMO_PROVIDER=vapi)")
+            }
+        }
+        try integer(env, "EDMO_WORKERS", 1...4096) { config.workers = $0 }
+        try integer(env, "EDMO_MAX_BODY_BYTES", 1024...(64 << 20)) { config.maxBodyBytes = $0 }
+        try integer(env, "EDMO_SESSION_IDLE_SECONDS", 60...31_536_000) { config.sessionIdleSeconds = $0 }
+        try integer(env, "EDMO_SESSION_MAX_SECONDS", 60...31_536_000) { config.sessionMaxSeconds = $0 }
+        try integer(env, "EDMO_LOGIN_MAX_FAILURES", 1...1000) { config.loginMaxFailures = $0 }
+        try integer(env, "EDMO_LOGIN_ADDRESS_MAX_FAILURES", 1...100_000) { config.loginAddressMaxFailures = $0 }
+        try integer(env, "EDMO_LOGIN_LOCKOUT_SECONDS", 1...86_400) { config.loginLockoutSeconds = $0 }
+        try integer(env, "EDMO_HASH_CONCURRENCY", 1...64) { config.hashConcurrency = $0 }
+        config.migrationsPath = nonEmpty(env["EDMO_MIGRATIONS"])
+        return config
+    }
+
+    private static func nonEmpty(_ value: String?) -> String? {
+        guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        return value
+    }
+
+    private static func integer(
+        _ env: [String: String], _ name: String, _ range: ClosedRange<Int>, _ set: (Int) -> Void
+    ) throws {
+        guard let raw = nonEmpty(env[name]) else { return }
+        guard let value = Int(raw), range.contains(value) else {
+            throw ConfigError(description: "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), not '\(raw)'")
+        }
+        set(value)
+    }
+
+    static func decodeHex(_ hex: String) -> [UInt8]? {
+        let chars = Array(hex.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        for i in stride(from: 0, to: chars.count, by: 2) {
+            guard let byte = UInt8(String(decoding: chars[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
+            out.append(byte)
+        }
+        return out
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+public typealias Handler = @Sendable (Request, AppContext) throws -> Response
+
+public struct Route: Sendable {
+    let method: String
+    let segments: [Substring]
+    let handler: Handler
+
+    init(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+        self.method = method
+        self.segments = pattern.split(separator: "/")
+        self.handler = handler
+    }
+
+    /// Path params when `path` fits the pattern (`{id}` matches one non-empty segment).
+    func match(_ parts: [Substring]) -> [String: String]? {
+        guard parts.count == segments.count else { return nil }
+        var params: [String: String] = [:]
+        for (pattern, part) in zip(segments, parts) {
+            if pattern.first == "{" {
+                params[String(pattern.dropFirst().dropLast())] = String(part)
+            } else if pattern != part {
+                return nil
+            }
+        }
+        return params
+    }
+}
+
+/// Answers everything generic (404, 405, 413, 415, malformed JSON) before a handler runs, then calls it.
+/// Every error, thrown anywhere, becomes the `{"error": ...}` envelope in `ErrorResponder`.
+public struct Router: Sendable {
+    let routes: [Route]
+
+    public init(routes: [Route] = Routes.table) { self.routes = routes }
+
+    public func handle(_ request: Request, _ context: AppContext) -> Response {
+        let started = DispatchTime.now().uptimeNanoseconds
+        var response: Response
+        do {
+            response = try dispatch(request, context)
+        } catch {
+            response = ErrorResponder.response(for: error, request: request, log: context.log)
+        }
+        response.addHeader("X-Request-Id", request.requestId)
+        response.addHeader("Cache-Control", "no-store")
+        context.log.access(request, status: response.status, micros: (DispatchTime.now().uptimeNanoseconds - started) / 1000)
+        return response
+    }
+
+    func dispatch(_ request: Request, _ context: AppContext) throws -> Response {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true)
+        var allowed: [String] = []
+        var found: (Route, [String: String])?
+        for route in routes {
+            guard let params = route.match(parts) else { continue }
+            allowed.append(route.method)
+            if route.method == request.method { found = (route, params) }
+        }
+        guard !allowed.isEmpty else { throw APIError(404, "No such endpoint: \(request.method) \(request.path)") }
+        guard let (route, params) = found else {
+            throw APIError(405, "Method \(request.method) is not allowed here", headers: ["Allow": allowed.joined(separator: ", ")])
+        }
+        try checkBody(request, limit: context.config.maxBodyBytes)
+        var request = request
+        request.pathParams = params
+        return try route.handler(request, context)
+    }
+
+    func checkBody(_ request: Request, limit: Int) throws {
+        let declared = request.header("content-length").flatMap { Int($0) } ?? 0
+        if declared > limit || request.body.count > limit {
+            throw APIError(413, "Request body is larger than \(limit) bytes")
+        }
+        guard !request.body.isEmpty else { return }
+        let type = request.header("content-type")?.split(separator: ";").first?
+            .trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/json" else {
+            throw APIError(415, "Request body must be JSON (Content-Type: application/json)")
+        }
+        guard (try? JSONSerialization.jsonObject(with: Data(request.body), options: [.fragmentsAllowed])) != nil else {
+            throw APIError.badRequest("Malformed JSON body")
+        }
+    }
+}

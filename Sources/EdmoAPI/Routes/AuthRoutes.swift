@@ -1,0 +1,73 @@
+import Foundation
+
+/// POST /api/auth/login, GET /api/auth/me, POST /api/auth/logout.
+enum AuthRoutes {
+    struct LoginBody: Decodable {
+        let email: String
+        let password: String
+    }
+
+    struct LoginResponse: Encodable {
+        let message: String
+        let user: UserJSON
+    }
+
+    struct MeResponse: Encodable { let user: UserJSON }
+
+    static func login(_ request: Request, _ context: AppContext) throws -> Response {
+        let body = try JSON.decode(LoginBody.self, from: request)
+        let email = Validate.normalizedEmail(body.email)
+        guard !email.isEmpty else { throw APIError.badRequest("Missing required field: email") }
+
+        let throttle = LoginThrottle(context: context)
+        let keys = ["account:\(email)", "address:\(request.remoteAddress)"]
+        try throttle.check(keys)
+
+        let user = try context.accounts.user(email: email)
+        let valid: Bool
+        if let user, !body.password.isEmpty, body.password.utf8.count <= Validate.maxPasswordBytes {
+            valid = context.passwords.verify(body.password, hash: user.passwordHash)
+        } else {
+            context.passwords.verifyAgainstDummy(body.password)
+            valid = false
+        }
+        guard let user, valid else {
+            try throttle.recordFailure(keys)
+            throw APIError(401, "Invalid email or password")
+        }
+        guard !user.disabled else { throw APIError(403, "Account is disabled") }
+        try throttle.recordSuccess(keys)
+
+        let now = context.now
+        let token = Tokens.randomHex(bytes: 32)
+        let maxAge = context.config.sessionMaxSeconds
+        try context.accounts.deleteSessions(
+            expiredBefore: now, idleSince: now.addingTimeInterval(-TimeInterval(context.config.sessionIdleSeconds)))
+        try context.accounts.createSession(
+            tokenHash: Tokens.sha256Hex(token), userId: user.id, orgId: user.orgId, now: now,
+            expiresAt: now.addingTimeInterval(TimeInterval(maxAge)))
+
+        var response = try Response.json(LoginResponse(message: "Login successful", user: UserJSON(user)))
+        response.addHeader("Set-Cookie", cookie(token, maxAge: maxAge, secure: request.isHTTPS))
+        return response
+    }
+
+    static func me(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.authenticate(request, context)
+        return try Response.json(MeResponse(user: UserJSON(principal.user)))
+    }
+
+    /// Always 200: the session (if any) is revoked server-side and the cookie cleared.
+    static func logout(_ request: Request, _ context: AppContext) throws -> Response {
+        if let token = request.cookies[Authenticator.cookieName], !token.isEmpty, token.utf8.count <= 128 {
+            try context.accounts.deleteSession(tokenHash: Tokens.sha256Hex(token))
+        }
+        var response = try Response.json(SuccessJSON())
+        response.addHeader("Set-Cookie", cookie("", maxAge: 0, secure: request.isHTTPS))
+        return response
+    }
+
+    static func cookie(_ value: String, maxAge: Int, secure: Bool) -> String {
+        "\(Authenticator.cookieName)=\(value); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)" + (secure ? "; Secure" : "")
+    }
+}

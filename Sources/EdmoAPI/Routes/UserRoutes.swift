@@ -1,0 +1,82 @@
+import Foundation
+
+/// /api/users: ADMINs manage the users of their own organisation (addition to the seed).
+enum UserRoutes {
+    struct CreateBody: Decodable {
+        let email: String
+        let password: String
+        let role: Role
+        let name: String?
+    }
+
+    struct UpdateBody: Decodable {
+        let name: Patch<String>
+        let role: Patch<Role>
+        let disabled: Patch<Bool>
+        let password: Patch<String>
+
+        var isEmpty: Bool {
+            if case .absent = name, case .absent = role, case .absent = disabled, case .absent = password { return true }
+            return false
+        }
+    }
+
+    static func list(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.users, .read, request, context)
+        let page = try Validate.page(request)
+        let result = try context.accounts.users(orgId: principal.orgId, limit: page.limit, offset: page.offset)
+        var response = try Response.json(result.items.map(UserJSON.init))
+        response.addHeader("X-Total-Count", String(result.total))
+        return response
+    }
+
+    static func create(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.users, .write, request, context)
+        let body = try JSON.decode(CreateBody.self, from: request)
+        let user = try UserAccounts.create(
+            context, email: body.email, password: body.password, role: body.role, name: body.name, orgId: principal.orgId)
+        return try Response.json(UserJSON(user), status: 201)
+    }
+
+    static func get(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.users, .read, request, context)
+        guard let user = try context.accounts.user(orgId: principal.orgId, id: request.param("id")) else {
+            throw APIError.notFound("User")
+        }
+        return try Response.json(UserJSON(user))
+    }
+
+    static func update(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.users, .write, request, context)
+        let body = try JSON.decode(UpdateBody.self, from: request)
+        guard body.isEmpty == false else { throw APIError.badRequest("Nothing to update: give name, role, disabled or password") }
+        var change = UserChange()
+        change.name = body.name
+        if case .value(let name) = body.name { try Validate.text(name, field: "name", max: 200) }
+        change.role = try body.role.required("role")
+        change.disabled = try body.disabled.required("disabled")
+        if let password = try body.password.required("password") {
+            try Validate.password(password)
+            change.passwordHash = try context.passwords.hash(password)
+        }
+        let id = request.param("id")
+        if id == principal.user.id {
+            // An admin cannot lock themselves out; another admin has to do it.
+            if change.disabled == true || (change.role.map { $0 != .admin } ?? false) {
+                throw APIError.conflict("You cannot disable or demote your own account")
+            }
+            change.keepSession = principal.sessionHash
+        }
+        let user = try context.accounts.updateUser(orgId: principal.orgId, id: id, change: change, now: context.now)
+        return try Response.json(UserJSON(user))
+    }
+
+    static func delete(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.users, .write, request, context)
+        guard request.param("id") != principal.user.id else {
+            throw APIError.conflict("You cannot delete your own account")
+        }
+        try context.accounts.deleteUser(orgId: principal.orgId, id: request.param("id"))
+        return try Response.json(SuccessJSON())
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Field rules shared by the handlers; each failure is a 400 naming the field.
+enum Validate {
+    static let maxPasswordBytes = 1024
+
+    static func normalizedEmail(_ email: String) -> String {
+        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+
+    static func email(_ raw: String, field: String = "email") throws -> String {
+        let email = normalizedEmail(raw)
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard email.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
+              !email.contains(where: { $0.isWhitespace || $0.isNewline })
+        else { throw APIError.badRequest("Invalid value for field: \(field) (an email address)") }
+        return email
+    }
+
+    static func password(_ password: String, field: String = "password") throws {
+        guard password.count >= 8, password.utf8.count <= maxPasswordBytes else {
+            throw APIError.badRequest("Invalid value for field: \(field) (8 to 1024 characters)")
+        }
+    }
+
+    static func text(_ value: String?, field: String, max: Int) throws {
+        guard let value else { return }
+        guard value.count <= max else { throw APIError.badRequest("Invalid value for field: \(field) (at most \(max) characters)") }
+    }
+
+    /// `limit` (1...1000, default 100) and `offset` (>= 0) from the query string.
+    static func page(_ request: Request) throws -> (limit: Int, offset: Int) {
+        var limit = 100, offset = 0
+        if let raw = request.query["limit"] {
+            guard let value = Int(raw), (1...1000).contains(value) else {
+                throw APIError.badRequest("Invalid value for parameter: limit (1 to 1000)")
+            }
+            limit = value
+        }
+        if let raw = request.query["offset"] {
+            guard let value = Int(raw), (0...Int(Int32.max)).contains(value) else {
+                throw APIError.badRequest("Invalid value for parameter: offset (0 to 2147483647)")
+            }
+            offset = value
+        }
+        return (limit, offset)
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+public struct Organization: Sendable, Equatable {
+    public var id: String
+    public var name: String
+}
+
+public struct UserRecord: Sendable, Equatable {
+    public var id: String
+    public var orgId: String
+    public var email: String
+    public var name: String?
+    public var role: Role
+    public var disabled: Bool
+    public var passwordHash: String
+    public var createdAt: String
+    public var updatedAt: String
+}
+
+/// A change to a user; nil (or `.absent`) leaves a field as it is.
+public struct UserChange: Sendable {
+    public var name: Patch<String> = .absent
+    public var role: Role?
+    public var disabled: Bool?
+    public var passwordHash: String?
+    /// A password change revokes every session of the user but this one (the caller changing their own).
+    public var keepSession: String?
+    public init() {}
+}
+
+public struct SessionRecord: Sendable {
+    public var tokenHash: String
+    public var orgId: String
+    public var lastSeenAt: Date
+    public var expiresAt: Date
+    /// nil when the user row is gone.
+    public var user: UserRecord?
+}
+
+/// Organisations, users, sessions and login throttling. An interface so that another backend
+/// (PostgreSQL) can stand in for `SQLiteAccountStore`.
+public protocol AccountStore: Sendable {
+    func organization(named name: String) throws -> Organization?
+    /// Returns the organisation with this name, creating it (with `id`) if there is none.
+    func ensureOrganization(name: String, id: String, now: Date) throws -> Organization
+
+    func user(email: String) throws -> UserRecord?
+    func user(orgId: String, id: String) throws -> UserRecord?
+    func users(orgId: String, limit: Int, offset: Int) throws -> (items: [UserRecord], total: Int)
+    func allUsers() throws -> [UserRecord]
+    /// Throws `StoreError.conflict` when the email is taken.
+    func insertUser(_ user: UserRecord) throws
+    /// Refuses (conflict) to leave the org without an active admin; revokes the user's sessions when it
+    /// disables the user or changes the password.
+    func updateUser(orgId: String, id: String, change: UserChange, now: Date) throws -> UserRecord
+    func deleteUser(orgId: String, id: String) throws
+
+    func createSession(tokenHash: String, userId: String, orgId: String, now: Date, expiresAt: Date) throws
+    func session(tokenHash: String) throws -> SessionRecord?
+    func touchSession(tokenHash: String, now: Date) throws
+    func deleteSession(tokenHash: String) throws
+    func deleteSessions(expiredBefore expiry: Date, idleSince: Date) throws
+
+    func loginLockedUntil(key: String) throws -> Date?
+    func recordLoginFailure(key: String, now: Date, window: TimeInterval, maxFailures: Int, lockout: TimeInterval) throws
+    func clearLoginFailures(key: String) throws
+}

@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+
+/// The one owner of the SQLite file: a WAL-mode pool (concurrent readers, one writer) with
+/// `synchronous=FULL` so an acknowledged write survives power loss, foreign keys on, a busy timeout for
+/// other processes on the same file, and IMMEDIATE write transactions (GRDB's default for pools).
+public final class EdmoDatabase: Sendable {
+    public let pool: DatabasePool
+
+    public init(path: String, readers: Int = 8) throws {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(5)
+        config.maximumReaderCount = readers
+        pool = try DatabasePool(path: path, configuration: config)
+        // GRDB sets NORMAL when it enables WAL; only the writer connection's setting matters for durability.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+    }
+
+    /// Applies every migration not yet recorded; returns the identifiers it applied.
+    @discardableResult
+    public func migrate(_ migrations: [Migration], upTo last: String? = nil) throws -> [String] {
+        let before = try appliedMigrations()
+        var migrator = DatabaseMigrator()
+        for migration in migrations {
+            migrator.registerMigration(migration.id) { db in try db.execute(sql: migration.sql) }
+        }
+        let known = Set(migrations.map(\.id))
+        if let unknown = before.first(where: { !known.contains($0) }) {
+            throw StoreError.schemaTooNew("the database has migration \(unknown), which this build does not know; upgrade edmo")
+        }
+        if let last { try migrator.migrate(pool, upTo: last) } else { try migrator.migrate(pool) }
+        return try appliedMigrations().filter { !before.contains($0) }
+    }
+
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in
+            guard try db.tableExists("grdb_migrations") else { return [] }
+            return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        }
+    }
+}
+
+/// `migrations/NNNN_name.sql`: forward-only, never edited once landed, applied in file-name order.
+public struct Migration: Sendable, Equatable {
+    public let id: String
+    public let sql: String
+
+    public init(id: String, sql: String) {
+        self.id = id
+        self.sql = sql
+    }
+
+    public static func load(from directory: String) throws -> [Migration] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasSuffix(".sql") && $0.first?.isNumber == true }
+            .sorted()
+        guard !files.isEmpty else { throw StoreError.schemaTooNew("no migrations found in \(directory)") }
+        return try files.map { file in
+            Migration(
+                id: String(file.dropLast(4)),
+                sql: try String(contentsOfFile: directory + "/" + file, encoding: .utf8))
+        }
+    }
+
+    /// Where the .sql files are: `EDMO_MIGRATIONS`, else next to an installed binary
+    /// (`PREFIX/share/edmo/migrations`), else the source tree the binary was built in.
+    public static func locate(configured: String?, executable: String) -> String? {
+        if let configured { return configured }
+        var dir = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        let installed = dir.deletingLastPathComponent().appendingPathComponent("share/edmo/migrations").path
+        if FileManager.default.fileExists(atPath: installed) { return installed }
+        for _ in 0..<6 {
+            let candidate = dir.appendingPathComponent("migrations").path
+            if FileManager.default.fileExists(atPath: candidate + "/0001_accounts.sql") { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
+}
+
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    case conflict(String)
+    case notFound(String)
+    case schemaTooNew(String)
+
+    public var description: String {
+        switch self {
+        case .conflict(let m), .notFound(let m), .schemaTooNew(let m): m
+        }
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import GRDB
+
+public struct SQLiteAccountStore: AccountStore {
+    let database: EdmoDatabase
+    var pool: DatabasePool { database.pool }
+
+    public init(database: EdmoDatabase) { self.database = database }
+
+    // MARK: organisations
+
+    public func organization(named name: String) throws -> Organization? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, name FROM organizations WHERE name = ?", arguments: [name])
+                .map { Organization(id: $0["id"], name: $0["name"]) }
+        }
+    }
+
+    public func ensureOrganization(name: String, id: String, now: Date) throws -> Organization {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING",
+                arguments: [id, name, Timestamp.format(now)])
+            let row = try Row.fetchOne(db, sql: "SELECT id, name FROM organizations WHERE name = ?", arguments: [name])!
+            return Organization(id: row["id"], name: row["name"])
+        }
+    }
+
+    // MARK: users
+
+    static let userColumns = "id, org_id, email, name, role, disabled, password_hash, created_at, updated_at"
+
+    static func user(_ row: Row) -> UserRecord {
+        UserRecord(
+            id: row["id"], orgId: row["org_id"], email: row["email"], name: row["name"],
+            role: Role(rawValue: row["role"]) ?? .viewer, disabled: row["disabled"],
+            passwordHash: row["password_hash"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    public func user(email: String) throws -> UserRecord? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM users WHERE email = ?", arguments: [email])
+                .map(Self.user)
+        }
+    }
+
+    public func user(orgId: String, id: String) throws -> UserRecord? {
+        try pool.read { db in try Self.fetchUser(db, orgId: orgId, id: id) }
+    }
+
+    static func fetchUser(_ db: GRDB.Database, orgId: String, id: String) throws -> UserRecord? {
+        try Row.fetchOne(
+            db, sql: "SELECT \(userColumns) FROM users WHERE org_id = ? AND id = ?", arguments: [orgId, id]
+        ).map(user)
+    }
+
+    public func users(orgId: String, limit: Int, offset: Int) throws -> (items: [UserRecord], total: Int) {
+        try pool.read { db in
+            let items = try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.userColumns) FROM users WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                arguments: [orgId, limit, offset]
+            ).map(Self.user)
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users WHERE org_id = ?", arguments: [orgId]) ?? 0
+            return (items, total)
+        }
+    }
+
+    public func allUsers() throws -> [UserRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.userColumns) FROM users ORDER BY org_id, email").map(Self.user)
+        }
+    }
+
+    public func insertUser(_ user: UserRecord) throws {
+        try pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE email = ?", arguments: [user.email]) == true {
+                throw StoreError.conflict("A user with this email already exists")
+            }
+            try db.execute(
+                sql: "INSERT INTO users (\(Self.userColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    user.id, user.orgId, user.email, user.name, user.role.rawValue, user.disabled,
+                    user.passwordHash, user.createdAt, user.updatedAt,
+                ])
+        }
+    }
+
+    public func updateUser(orgId: String, id: String, change: UserChange, now: Date) throws -> UserRecord {
+        try pool.write { db in
+            guard var user = try Self.fetchUser(db, orgId: orgId, id: id) else { throw StoreError.notFound("User") }
+            let wasActiveAdmin = user.role == .admin && !user.disabled
+            switch change.name {
+            case .absent: break
+            case .null: user.name = nil
+            case .value(let name): user.name = name
+            }
+            if let role = change.role { user.role = role }
+            if let disabled = change.disabled { user.disabled = disabled }
+            if let hash = change.passwordHash { user.passwordHash = hash }
+            if wasActiveAdmin && (user.role != .admin || user.disabled) {
+                try Self.requireAnotherActiveAdmin(db, orgId: orgId, besides: id)
+            }
+            user.updatedAt = Timestamp.format(now)
+            try db.execute(
+                sql: "UPDATE users SET name = ?, role = ?, disabled = ?, password_hash = ?, updated_at = ? WHERE id = ?",
+                arguments: [user.name, user.role.rawValue, user.disabled, user.passwordHash, user.updatedAt, id])
+            if change.disabled == true || change.passwordHash != nil {
+                try db.execute(
+                    sql: "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
+                    arguments: [id, change.keepSession ?? ""])
+            }
+            return user
+        }
+    }
+
+    public func deleteUser(orgId: String, id: String) throws {
+        try pool.write { db in
+            guard let user = try Self.fetchUser(db, orgId: orgId, id: id) else { throw StoreError.notFound("User") }
+            if user.role == .admin && !user.disabled {
+                try Self.requireAnotherActiveAdmin(db, orgId: orgId, besides: id)
+            }
+            try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [id])
+        }
+    }
+
+    static func requireAnotherActiveAdmin(_ db: GRDB.Database, orgId: String, besides id: String) throws {
+        let others = try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM users WHERE org_id = ? AND role = 'ADMIN' AND disabled = 0 AND id <> ?",
+            arguments: [orgId, id]) ?? 0
+        if others == 0 {
+            throw StoreError.conflict("This is the last active admin of the organisation; promote another user first")
+        }
+    }
+
+    // MARK: sessions
+
+    public func createSession(tokenHash: String, userId: String, orgId: String, now: Date, expiresAt: Date) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO sessions (token_hash, user_id, org_id, created_at, last_seen_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [tokenHash, userId, orgId, Timestamp.format(now), Timestamp.format(now), Timestamp.format(expiresAt)])
+        }
+    }
+
+    public func session(tokenHash: String) throws -> SessionRecord? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT s.token_hash, s.org_id AS session_org, s.last_seen_at, s.expires_at, u.id AS user_id,
+                           u.id, u.org_id, u.email, u.name, u.role, u.disabled, u.password_hash, u.created_at, u.updated_at
+                    FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+                    WHERE s.token_hash = ?
+                    """,
+                arguments: [tokenHash])
+            else { return nil }
+            let userId: String? = row["user_id"]
+            return SessionRecord(
+                tokenHash: row["token_hash"], orgId: row["session_org"],
+                lastSeenAt: Timestamp.parse(row["last_seen_at"]) ?? .distantPast,
+                expiresAt: Timestamp.parse(row["expires_at"]) ?? .distantPast,
+                user: userId == nil ? nil : Self.user(row))
+        }
+    }
+
+    public func touchSession(tokenHash: String, now: Date) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
+                arguments: [Timestamp.format(now), tokenHash])
+        }
+    }
+
+    public func deleteSession(tokenHash: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [tokenHash])
+        }
+    }
+
+    public func deleteSessions(expiredBefore expiry: Date, idleSince: Date) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?",
+                arguments: [Timestamp.format(expiry), Timestamp.format(idleSince)])
+        }
+    }
+
+    // MARK: login throttling
+
+    public func loginLockedUntil(key: String) throws -> Date? {
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT locked_until FROM login_failures WHERE key = ?", arguments: [key])
+                .flatMap(Timestamp.parse)
+        }
+    }
+
+    public func recordLoginFailure(
+        key: String, now: Date, window: TimeInterval, maxFailures: Int, lockout: TimeInterval
+    ) throws {
+        try pool.write { db in
+            var failures = 1
+            var windowStart = now
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT failures, window_started_at FROM login_failures WHERE key = ?", arguments: [key]),
+                let started = Timestamp.parse(row["window_started_at"]), now.timeIntervalSince(started) < window
+            {
+                failures = (row["failures"] as Int) + 1
+                windowStart = started
+            }
+            let lockedUntil = failures >= maxFailures ? Timestamp.format(now.addingTimeInterval(lockout)) : nil
+            try db.execute(
+                sql: """
+                    INSERT INTO login_failures (key, failures, window_started_at, locked_until) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(key) DO UPDATE SET failures = excluded.failures,
+                        window_started_at = excluded.window_started_at, locked_until = excluded.locked_until
+                    """,
+                arguments: [key, failures, Timestamp.format(windowStart), lockedUntil])
+        }
+    }
+
+    public func clearLoginFailures(key: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM login_failures WHERE key = ?", arguments: [key])
+        }
+    }
+}

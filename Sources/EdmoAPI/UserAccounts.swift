@@ -1,0 +1,25 @@
+import Foundation
+
+/// Creating a user, shared by the CLI and `POST /api/users`: validated, hashed, inserted.
+public enum UserAccounts {
+    public static func create(
+        _ context: AppContext, email rawEmail: String, password: String, role: Role, name: String?, orgName: String
+    ) throws -> UserRecord {
+        let org = try context.accounts.ensureOrganization(name: orgName, id: context.ids.next("org"), now: context.now)
+        return try create(context, email: rawEmail, password: password, role: role, name: name, orgId: org.id)
+    }
+
+    static func create(
+        _ context: AppContext, email rawEmail: String, password: String, role: Role, name: String?, orgId: String
+    ) throws -> UserRecord {
+        let email = try Validate.email(rawEmail)
+        try Validate.password(password)
+        try Validate.text(name, field: "name", max: 200)
+        let now = Timestamp.format(context.now)
+        let user = UserRecord(
+            id: context.ids.next("usr"), orgId: orgId, email: email, name: name, role: role, disabled: false,
+            passwordHash: try context.passwords.hash(password), createdAt: now, updatedAt: now)
+        try context.accounts.insertUser(user)
+        return user
+    }
+}

@@ -1,0 +1,161 @@
+import CFastCGI
+import EdmoAPI
+import Foundation
+import Synchronization
+
+/// N worker threads, each looping `FCGX_Accept_r` on one listening socket (blocking I/O, like PHP-FPM).
+///
+/// Shutdown: SIGTERM/SIGINT are blocked in every thread and taken by `sigwait` in `run()`. Then
+/// `FCGX_ShutdownPending()` makes libfcgi refuse new accepts, and SIGUSR1 (handler installed without
+/// SA_RESTART) knocks idle workers out of `accept()`. Workers block SIGUSR1 while they serve a request,
+/// so an in-flight request is never interrupted; it finishes, then the worker sees the pending signal
+/// and exits. The listening socket itself is left alone: under systemd it is shared with the socket unit
+/// and must stay usable for the next start.
+public final class FastCGIServer: Sendable {
+    let listenFd: Int32
+    let workers: Int
+    let maxBodyBytes: Int
+    let handler: @Sendable (Request) -> Response
+    let log: Logger
+    let stopping = Atomic<Bool>(false)
+    let running = Atomic<Int>(0)
+
+    public init(listenFd: Int32, workers: Int, maxBodyBytes: Int, log: Logger, handler: @escaping @Sendable (Request) -> Response) {
+        self.listenFd = listenFd
+        self.workers = workers
+        self.maxBodyBytes = maxBodyBytes
+        self.log = log
+        self.handler = handler
+    }
+
+    /// Serves until SIGTERM or SIGINT; returns once in-flight requests are done (or after `drainSeconds`).
+    public func run(drainSeconds: Double = 10) {
+        FCGX_Init()
+        signal(SIGPIPE, SIG_IGN)
+        var wake = sigaction()
+        wake.__sigaction_handler.sa_handler = { _ in }
+        wake.sa_flags = 0
+        sigemptyset(&wake.sa_mask)
+        sigaction(SIGUSR1, &wake, nil)
+
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
+        var threads: [pthread_t] = []
+        for _ in 0..<workers {
+            running.add(1, ordering: .sequentiallyConsistent)
+            threads.append(Self.startThread { [self] in
+                self.workerLoop()
+                self.running.subtract(1, ordering: .sequentiallyConsistent)
+            })
+        }
+        log.info("serving FastCGI with \(workers) workers")
+
+        var received: Int32 = 0
+        sigwait(&stopSignals, &received)
+        log.info("signal \(received): finishing in-flight requests")
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        FCGX_ShutdownPending()
+
+        let deadline = Date().addingTimeInterval(drainSeconds)
+        while running.load(ordering: .sequentiallyConsistent) > 0 && Date() < deadline {
+            for thread in threads { pthread_kill(thread, SIGUSR1) }
+            usleep(20_000)
+        }
+        if running.load(ordering: .sequentiallyConsistent) > 0 {
+            log.error("\(running.load(ordering: .sequentiallyConsistent)) workers still busy after \(drainSeconds)s; exiting anyway")
+            return
+        }
+        for thread in threads { pthread_join(thread, nil) }
+        log.info("stopped")
+    }
+
+    func workerLoop() {
+        var usr1 = sigset_t()
+        sigemptyset(&usr1)
+        sigaddset(&usr1, SIGUSR1)
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        defer { request.deallocate() }
+        FCGX_InitRequest(request, listenFd, 0)
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            let rc = FCGX_Accept_r(request)
+            pthread_sigmask(SIG_BLOCK, &usr1, nil)
+            defer { pthread_sigmask(SIG_UNBLOCK, &usr1, nil) }
+            if rc < 0 {
+                if stopping.load(ordering: .sequentiallyConsistent) { break }
+                log.error("FCGX_Accept_r failed: \(rc)")
+                usleep(10_000)
+                continue
+            }
+            serve(request)
+            FCGX_Finish_r(request)
+        }
+    }
+
+    func serve(_ request: UnsafeMutablePointer<FCGX_Request>) {
+        let params = Self.params(request.pointee.envp)
+        let declared = params["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
+        // Past the limit the body is not read at all; the router answers 413 from CONTENT_LENGTH.
+        let body = declared > maxBodyBytes ? [] : Self.readBody(request.pointee.in, count: declared)
+        let response = handler(Request.fromCGI(params: params, body: body))
+        let bytes = response.serialized()
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                _ = FCGX_PutStr(chars.baseAddress, Int32(chars.count), request.pointee.out)
+            }
+        }
+    }
+
+    static func params(_ envp: FCGX_ParamArray?) -> [String: String] {
+        var out: [String: String] = [:]
+        guard var cursor = envp else { return out }
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                out[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            cursor += 1
+        }
+        return out
+    }
+
+    static func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, count: Int) -> [UInt8] {
+        guard count > 0, let stream else { return [] }
+        var body = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = body.withUnsafeMutableBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { chars in
+                    FCGX_GetStr(chars.baseAddress! + filled, Int32(count - filled), stream)
+                }
+            }
+            if n <= 0 { break }
+            filled += Int(n)
+        }
+        return Array(body[0..<filled])
+    }
+
+    final class ThreadBody {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    /// A pthread (not Foundation.Thread) so it can be signalled and joined; 4 MiB of stack for deep JSON.
+    static func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setstacksize(&attributes, 4 << 20)
+        defer { pthread_attr_destroy(&attributes) }
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+        let rc = pthread_create(&thread, &attributes, { raw in
+            Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        return thread
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import EdmoAPI
+import EdmoFastCGI
+import Foundation
+
+@main
+struct Edmo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The Edmo Agent Builder API: a FastCGI responder over SQLite.",
+        subcommands: [Serve.self, Migrate.self, Users.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Shared start-up: settings from the environment, the database opened and migrated.
+enum Startup {
+    static func config(needsSecretKey: Bool) throws -> Config {
+        do {
+            return try Config.fromEnvironment(ProcessInfo.processInfo.environment, needsSecretKey: needsSecretKey)
+        } catch let error as ConfigError {
+            throw ValidationError("configuration: \(error.description)")
+        }
+    }
+
+    static func database(_ config: Config) throws -> EdmoDatabase {
+        let executable = CommandLine.arguments.first ?? "edmo"
+        let path = Migration.locate(configured: config.migrationsPath, executable: executable)
+        guard let path else { throw ValidationError("cannot find the migrations folder; set EDMO_MIGRATIONS") }
+        let database = try EdmoDatabase(path: config.databasePath)
+        let applied = try database.migrate(try Migration.load(from: path))
+        if !applied.isEmpty { Logger.stderr.info("applied migrations: \(applied.joined(separator: ", "))") }
+        return database
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve FastCGI: on --socket or --listen, a systemd socket (fd 3), a spawn-fcgi socket (fd 0), or one CGI request.")
+
+    @Option(help: "Unix socket path to listen on.") var socket: String?
+    @Option(help: "Mode of the Unix socket, octal.") var socketMode: String = "660"
+    @Option(help: "TCP address to listen on, HOST:PORT.") var listen: String?
+    @Option(help: "Worker threads (default EDMO_WORKERS or 2 x cores).") var workers: Int?
+
+    func run() throws {
+        var config = try Startup.config(needsSecretKey: true)
+        if let workers { config.workers = workers }
+        let environment = ProcessInfo.processInfo.environment
+        let listenFd: Int32
+        if let socket {
+            guard let mode = mode_t(socketMode, radix: 8) else { throw ValidationError("--socket-mode must be octal, like 660") }
+            listenFd = try Listener.unixSocket(path: socket, mode: mode)
+        } else if let listen {
+            listenFd = try Listener.tcp(listen)
+        } else if let fd = Listener.systemd(environment: environment) {
+            listenFd = fd
+        } else if let fd = Listener.inheritedStdin() {
+            listenFd = fd
+        } else if environment["GATEWAY_INTERFACE"] != nil {
+            let context = try AppContext(config: config, database: Startup.database(config))
+            let router = Router()
+            CGI.serveOnce(maxBodyBytes: config.maxBodyBytes) { router.handle($0, context) }
+            return
+        } else {
+            throw ValidationError("nothing to serve on: pass --socket PATH or --listen HOST:PORT, or start under systemd, spawn-fcgi or as CGI")
+        }
+
+        let context = try AppContext(config: config, database: Startup.database(config))
+        let router = Router()
+        let server = FastCGIServer(
+            listenFd: listenFd, workers: config.workers, maxBodyBytes: config.maxBodyBytes, log: context.log
+        ) { request in router.handle(request, context) }
+        server.run()
+        if let socket { unlink(socket) }
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending migrations to EDMO_DATABASE.")
+
+    func run() throws {
+        let config = try Startup.config(needsSecretKey: false)
+        let database = try Startup.database(config)
+        print("migrations applied: \(try database.appliedMigrations().joined(separator: ", "))")
+    }
+}

@@ -1,0 +1,120 @@
+import EdmoAPI
+import Foundation
+import Testing
+
+@Suite struct RouterTests {
+    @Test func unknownPathIs404WithEnvelope() throws {
+        let app = try TestApp()
+        let response = app.send("GET", "/api/nothing-here")
+        #expect(response.status == 404)
+        #expect(response.error?.contains("/api/nothing-here") == true)
+        #expect(response.header("Content-Type") == "application/json")
+    }
+
+    @Test func wrongMethodIs405WithAllow() throws {
+        let app = try TestApp()
+        let response = app.send("DELETE", "/api/auth/me")
+        #expect(response.status == 405)
+        #expect(response.header("Allow") == "GET")
+        #expect(response.error != nil)
+    }
+
+    @Test func oversizeBodyIs413BeforeTheHandler() throws {
+        let app = try TestApp { $0.maxBodyBytes = 1024 }
+        let big = #"{"email":"a@b.c","password":""# + String(repeating: "x", count: 2000) + #""}"#
+        let response = app.send("POST", "/api/auth/login", json: big)
+        #expect(response.status == 413)
+    }
+
+    @Test func declaredLengthOverLimitIs413() throws {
+        let app = try TestApp()
+        let response = app.send("POST", "/api/auth/login", headers: ["content-length": "2097152", "content-type": "application/json"])
+        #expect(response.status == 413)
+    }
+
+    @Test func nonJSONBodyIs415() throws {
+        let app = try TestApp()
+        let response = app.send("POST", "/api/auth/login", json: "email=a", headers: ["content-type": "text/plain"])
+        #expect(response.status == 415)
+        #expect(response.error?.contains("application/json") == true)
+    }
+
+    @Test func jsonWithCharsetIsAccepted() throws {
+        let app = try TestApp()
+        let response = app.send(
+            "POST", "/api/auth/login", json: #"{"email":"x@y.z","password":"nope-nope"}"#,
+            headers: ["content-type": "application/json; charset=utf-8"])
+        #expect(response.status == 401)
+    }
+
+    @Test func malformedJSONIs400() throws {
+        let app = try TestApp()
+        let response = app.send("POST", "/api/auth/login", json: #"{"email": "a@b.c", "#)
+        #expect(response.status == 400)
+        #expect(response.error == "Malformed JSON body")
+    }
+
+    @Test func missingFieldIs400NamingIt() throws {
+        let app = try TestApp()
+        let response = app.send("POST", "/api/auth/login", json: #"{"email": "a@b.c"}"#)
+        #expect(response.status == 400)
+        #expect(response.error == "Missing required field: password")
+        let wrongType = app.send("POST", "/api/auth/login", json: #"{"email": 5, "password": "x"}"#)
+        #expect(wrongType.status == 400)
+        #expect(wrongType.error == "Invalid value for field: email")
+        let notObject = app.send("POST", "/api/auth/login", json: "[1,2]")
+        #expect(notObject.status == 400)
+    }
+
+    @Test func emptyBodyOnLoginIs400() throws {
+        let app = try TestApp()
+        #expect(app.send("POST", "/api/auth/login").status == 400)
+    }
+
+    @Test func everyResponseCarriesRequestIdAndNoStore() throws {
+        let app = try TestApp()
+        for response in [app.send("GET", "/api/auth/me"), app.send("GET", "/api/x")] {
+            #expect(response.header("X-Request-Id") == "test-request-id")
+            #expect(response.header("Cache-Control") == "no-store")
+        }
+    }
+
+    @Test func accessLogHasOneLinePerRequestWithoutSecrets() throws {
+        let app = try TestApp()
+        try app.addUser("admin@example.edu")
+        let token = try app.login("admin@example.edu")
+        _ = app.send("GET", "/api/auth/me", token: token)
+        let access = app.logLines.all.filter { $0.hasPrefix("access: ") }
+        #expect(access.count == 2)
+        #expect(access.last == "access: GET /api/auth/me 200 " + access.last!.split(separator: " ")[4] + " id=test-request-id")
+        for line in app.logLines.all {
+            #expect(!line.contains(token))
+            #expect(!line.contains("password-123"))
+        }
+    }
+
+    @Test func percentEncodedPathsAndQueriesDecode() {
+        let request = Request.fromCGI(
+            params: [
+                "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/users/usr%5F1?limit=5&x=a%20b",
+                "QUERY_STRING": "limit=5&x=a%20b", "HTTP_COOKIE": "a=1; auth-token=tok", "HTTPS": "on",
+                "CONTENT_TYPE": "application/json", "REMOTE_ADDR": "192.0.2.1", "HTTP_X_REQUEST_ID": "abcdef0123456789",
+            ],
+            body: [])
+        #expect(request.path == "/api/users/usr_1")
+        #expect(request.query == ["limit": "5", "x": "a b"])
+        #expect(request.cookies["auth-token"] == "tok")
+        #expect(request.isHTTPS)
+        #expect(request.header("content-type") == "application/json")
+        #expect(request.remoteAddress == "192.0.2.1")
+        #expect(request.requestId == "abcdef0123456789")
+        let minted = Request.fromCGI(params: ["HTTP_X_REQUEST_ID": "bad id; drop table"], body: [])
+        #expect(minted.requestId.count == 32)
+    }
+
+    @Test func timestampsAreISO8601WithMilliseconds() {
+        #expect(Timestamp.format(t0) == "2024-01-01T10:00:00.000Z")
+        #expect(Timestamp.format(t0.addingTimeInterval(0.25)) == "2024-01-01T10:00:00.250Z")
+        #expect(Timestamp.parse("2024-01-01T10:00:00.250Z") == t0.addingTimeInterval(0.25))
+    }
+}
