@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+@testable import EdmoFastCGI
+
+@Suite struct FastCGITests {
+    @Test func paramsAreReadFromTheCGIEnvironmentArray() {
+        let entries = ["REQUEST_METHOD=POST", "QUERY_STRING=a=1&b=2", "EMPTY=", "NOEQUALS"]
+        var pointers: [UnsafeMutablePointer<CChar>?] = entries.map { strdup($0) } + [nil]
+        defer { pointers.forEach { free($0) } }
+        let params = pointers.withUnsafeMutableBufferPointer { FastCGIServer.params($0.baseAddress) }
+        #expect(params == ["REQUEST_METHOD": "POST", "QUERY_STRING": "a=1&b=2", "EMPTY": ""])
+        #expect(FastCGIServer.params(nil).isEmpty)
+    }
+
+    @Test func tcpListenRequiresAnExplicitHost() {
+        for address in [":9000", "9000", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:http"] {
+            #expect(throws: ListenerError.self) { try Listener.tcp(address) }
+        }
+    }
+
+    @Test func systemdSocketIsTakenOnlyWhenPassedToThisProcess() {
+        #expect(Listener.systemd(environment: ["LISTEN_PID": "1", "LISTEN_FDS": "1"]) == nil)
+        #expect(Listener.systemd(environment: ["LISTEN_PID": String(getpid()), "LISTEN_FDS": "0"]) == nil)
+        #expect(Listener.systemd(environment: ["LISTEN_PID": String(getpid()), "LISTEN_FDS": "1"]) == 3)
+    }
+
+    @Test func aUnixSocketIsCreatedWithTheRequestedMode() throws {
+        let path = NSTemporaryDirectory() + "edmo-\(getpid())-\(UUID().uuidString.prefix(8)).sock"
+        let fd = try Listener.unixSocket(path: path, mode: 0o640)
+        defer { close(fd); unlink(path) }
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o640)
+        #expect(attributes[.type] as? FileAttributeType == .typeSocket)
+    }
+}
