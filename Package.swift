@@ -14,10 +14,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
         .systemLibrary(name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium"),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl"),
         .target(
             name: "EdmoAPI",
             dependencies: [
-                "CSodium",
+                "CSodium", "CCurl",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

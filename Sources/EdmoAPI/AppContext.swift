@@ -6,6 +6,13 @@ public struct AppContext: Sendable {
     public var config: Config
     public var database: EdmoDatabase
     public var accounts: any AccountStore
+    public var resources: any ResourceStore
+    /// The voice platform when `EDMO_PROVIDER=vapi`; nil in local mode.
+    public var platform: VoicePlatform?
+    /// Seals stored credentials; nil for commands started without EDMO_SECRET_KEY (migrate, users).
+    public var secrets: SecretBox?
+    /// Names this process in `provider_operations`, so a restart can tell its own leftovers.
+    public var owner: String
     public var clock: Clock
     public var ids: IDGenerator
     public var passwords: PasswordHasher
@@ -18,6 +25,12 @@ public struct AppContext: Sendable {
         self.config = config
         self.database = database
         self.accounts = SQLiteAccountStore(database: database)
+        self.resources = SQLiteResourceStore(database: database)
+        if config.provider == .vapi, let url = config.providerURL, let key = config.providerAPIKey {
+            self.platform = VoicePlatform(baseURL: url, apiKey: key)
+        }
+        self.secrets = config.secretKey.count == 32 ? SecretBox(key: config.secretKey) : nil
+        self.owner = "\(ProcessInfo.processInfo.hostName)/\(getpid())"
         self.clock = clock
         self.ids = ids
         self.passwords = passwords ?? PasswordHasher(concurrency: config.hashConcurrency)
@@ -25,6 +38,21 @@ public struct AppContext: Sendable {
     }
 
     public var now: Date { clock.now() }
+
+    /// Settles provider writes a crashed process left half done (vapi mode); run once at start.
+    public func recoverProviderOperations() { ProviderSync(context: self).recover() }
+
+    func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
+        guard let secrets else { throw APIError(500, "EDMO_SECRET_KEY is not configured") }
+        return secrets.seal(plaintext)
+    }
+
+    func unseal(_ sealed: [UInt8]) throws -> [UInt8] {
+        guard let secrets, let plain = secrets.open(sealed) else {
+            throw APIError(500, "A stored credential cannot be decrypted with the configured EDMO_SECRET_KEY")
+        }
+        return plain
+    }
 }
 
 public struct Clock: Sendable {

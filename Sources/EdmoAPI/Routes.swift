@@ -10,5 +10,23 @@ public enum Routes {
         Route("GET", "/api/users/{id}", UserRoutes.get),
         Route("PATCH", "/api/users/{id}", UserRoutes.update),
         Route("DELETE", "/api/users/{id}", UserRoutes.delete),
+
+        Route("GET", "/api/assistants", AssistantRoutes.list),
+        Route("POST", "/api/assistants", AssistantRoutes.create),
+        Route("GET", "/api/assistants/{id}", AssistantRoutes.get),
+        Route("PATCH", "/api/assistants/{id}", AssistantRoutes.update),
+        Route("DELETE", "/api/assistants/{id}", AssistantRoutes.delete),
+
+        Route("GET", "/api/tools", ToolRoutes.list),
+        Route("POST", "/api/tools", ToolRoutes.create),
+        Route("GET", "/api/tools/{id}", ToolRoutes.get),
+        Route("PATCH", "/api/tools/{id}", ToolRoutes.update),
+        Route("DELETE", "/api/tools/{id}", ToolRoutes.delete),
+
+        Route("GET", "/api/phone-numbers", PhoneNumberRoutes.list),
+        Route("POST", "/api/phone-numbers", PhoneNumberRoutes.create),
+        Route("GET", "/api/phone-numbers/{id}", PhoneNumberRoutes.get),
+        Route("PATCH", "/api/phone-numbers/{id}", PhoneNumberRoutes.update),
+        Route("DELETE", "/api/phone-numbers/{id}", PhoneNumberRoutes.delete),
     ]
 }

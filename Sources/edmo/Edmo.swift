@@ -65,6 +65,7 @@ struct Serve: ParsableCommand {
         }
 
         let context = try AppContext(config: config, database: Startup.database(config))
+        context.recoverProviderOperations()
         let router = Router()
         let server = FastCGIServer(
             listenFd: listenFd, workers: config.workers, maxBodyBytes: config.maxBodyBytes, log: context.log

@@ -35,6 +35,12 @@ public enum ErrorResponder {
             apiError = .conflict(message)
         } else if case StoreError.notFound(let what)? = error as? StoreError {
             apiError = .notFound(what)
+        } else if let provider = error as? ProviderError {
+            log.error("request \(request.requestId) \(request.method) \(request.path): \(provider)")
+            switch provider {
+            case .rejected(_, let message): apiError = .badRequest("The voice platform rejected the request: \(message)")
+            case .failed: apiError = APIError(502, "The voice platform is unavailable; nothing was changed. Try again later.")
+            }
         } else {
             log.error("request \(request.requestId) \(request.method) \(request.path) failed: \(String(describing: error))")
             apiError = APIError(500, "Internal server error")

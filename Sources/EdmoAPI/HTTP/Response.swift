@@ -15,6 +15,11 @@ public struct Response: Sendable {
         Response(status: status, headers: [("Content-Type", "application/json")], body: try JSON.encode(value))
     }
 
+    /// A body that is already JSON text (stored documents are served as they are).
+    public static func rawJSON(_ text: String, status: Int = 200) -> Response {
+        Response(status: status, headers: [("Content-Type", "application/json")], body: Array(text.utf8))
+    }
+
     public func header(_ name: String) -> String? {
         headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
     }

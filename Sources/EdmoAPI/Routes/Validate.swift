@@ -28,6 +28,28 @@ enum Validate {
         guard value.count <= max else { throw APIError.badRequest("Invalid value for field: \(field) (at most \(max) characters)") }
     }
 
+    static func nonEmpty(_ value: String, field: String, max: Int) throws {
+        guard !value.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw APIError.badRequest("Invalid value for field: \(field) (must not be empty)")
+        }
+        try text(value, field: field, max: max)
+    }
+
+    /// http or https with a host: the only URLs a tool or provider may point at.
+    static func httpURL(_ value: String, field: String) throws {
+        guard value.utf8.count <= 2048, let url = URL(string: value), let scheme = url.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
+        else { throw APIError.badRequest("Invalid value for field: \(field) (an http or https URL)") }
+    }
+
+    /// E.164: `+`, then 8 to 15 digits, the first not 0.
+    static func e164(_ value: String, field: String) throws {
+        let digits = value.dropFirst()
+        guard value.first == "+", (8...15).contains(digits.count), digits.first != "0",
+              digits.allSatisfy({ $0.isASCII && $0.isNumber })
+        else { throw APIError.badRequest("Invalid value for field: \(field) (an E.164 number such as +17865550123)") }
+    }
+
     /// `limit` (1...1000, default 100) and `offset` (>= 0) from the query string.
     static func page(_ request: Request) throws -> (limit: Int, offset: Int) {
         var limit = 100, offset = 0

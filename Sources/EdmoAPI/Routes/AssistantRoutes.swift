@@ -1,0 +1,49 @@
+import Foundation
+
+/// /api/assistants: the seed's Assistants operations. `{id}` is the local id or the platform's id.
+enum AssistantRoutes {
+    static let spec = DocumentSpec(
+        kind: .assistant, area: .agents, idPrefix: "asst", collection: "assistant",
+        canonicalize: { value in
+            let config = try value.decode(AssistantConfig.self)
+            try config.validate()
+            return try JSONValue(encoding: config)
+        })
+
+    static func list(_ request: Request, _ context: AppContext) throws -> Response {
+        try DocumentRoutes.list(spec, request, context)
+    }
+
+    static func get(_ request: Request, _ context: AppContext) throws -> Response {
+        try DocumentRoutes.get(spec, request, context)
+    }
+
+    static func create(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.agents, .write, request, context)
+        let config = try spec.canonicalize(.object(try DocumentRoutes.bodyObject(request)))
+        let record = try DocumentRoutes.create(spec, Document(config: config.objectValue ?? [:]), principal, context) { record, operation in
+            try context.resources.insertDocument(.assistant, record, secret: nil, completing: operation)
+        }
+        return Response.rawJSON(record.body, status: 201)
+    }
+
+    /// A partial update (JSON merge patch): absent fields stay, `null` clears a field.
+    static func update(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.agents, .write, request, context)
+        let existing = try DocumentRoutes.find(spec, principal, request, context)
+        let patch = try DocumentRoutes.bodyObject(request)
+        let old = try Document(stored: existing, localKeys: [])
+        let merged = try spec.canonicalize(JSONValue.object(old.config).merged(with: .object(patch)))
+        let record = try DocumentRoutes.update(
+            spec, existing, old: old, new: Document(config: merged.objectValue ?? [:]), context
+        ) { record, operation in
+            try context.resources.updateDocument(.assistant, record, secret: .keep, completing: operation)
+        }
+        return Response.rawJSON(record.body)
+    }
+
+    /// Numbers attached to the assistant are detached (the database does it: ON DELETE SET NULL).
+    static func delete(_ request: Request, _ context: AppContext) throws -> Response {
+        try DocumentRoutes.delete(spec, request, context)
+    }
+}

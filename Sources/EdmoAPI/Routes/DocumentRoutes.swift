@@ -1,0 +1,153 @@
+import Foundation
+
+/// What differs between assistants and tools; the shared flow is in `DocumentRoutes`.
+struct DocumentSpec: Sendable {
+    let kind: DocumentKind
+    let area: Area
+    let idPrefix: String
+    /// The voice platform's collection (`assistant`, `tool`).
+    let collection: String
+    /// Decodes and validates a whole configuration; returns it in canonical form (known fields only).
+    let canonicalize: @Sendable (JSONValue) throws -> JSONValue
+}
+
+/// A document as the routes see it: the client's configuration plus the fields the server owns.
+struct Document {
+    static let serverFields: Set<String> = ["id", "orgId", "createdAt", "updatedAt", "providerId"]
+
+    var config: [String: JSONValue]
+    /// Fields stored alongside the configuration but never sent to the platform (a tool's `provider` label).
+    var local: [String: JSONValue] = [:]
+
+    init(config: [String: JSONValue], local: [String: JSONValue] = [:]) {
+        self.config = config
+        self.local = local
+    }
+
+    init(stored record: DocumentRecord, localKeys: Set<String>) throws {
+        guard case .object(var fields) = try JSONValue.parse(Array(record.body.utf8)) else {
+            throw APIError(500, "A stored document is not a JSON object")
+        }
+        for key in Self.serverFields { fields.removeValue(forKey: key) }
+        for key in localKeys { local[key] = fields.removeValue(forKey: key) }
+        config = fields
+    }
+
+    func record(id: String, orgId: String, providerId: String?, createdAt: String, updatedAt: String) throws -> DocumentRecord {
+        var fields = config.merging(local) { a, _ in a }
+        fields["id"] = .string(id)
+        fields["orgId"] = .string(orgId)
+        fields["createdAt"] = .string(createdAt)
+        fields["updatedAt"] = .string(updatedAt)
+        fields["providerId"] = providerId.map(JSONValue.string) ?? .null
+        let body = String(decoding: try JSON.encode(JSONValue.object(fields)), as: UTF8.self)
+        return DocumentRecord(id: id, orgId: orgId, providerId: providerId, body: body, createdAt: createdAt, updatedAt: updatedAt)
+    }
+}
+
+enum DocumentRoutes {
+    static func list(_ spec: DocumentSpec, _ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(spec.area, .read, request, context)
+        let page = try Validate.page(request)
+        let result = try context.resources.documents(spec.kind, orgId: principal.orgId, limit: page.limit, offset: page.offset)
+        var response = Response.rawJSON("[" + result.bodies.joined(separator: ",") + "]")
+        response.addHeader("X-Total-Count", String(result.total))
+        return response
+    }
+
+    static func get(_ spec: DocumentSpec, _ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(spec.area, .read, request, context)
+        return Response.rawJSON(try find(spec, principal, request, context).body)
+    }
+
+    static func find(_ spec: DocumentSpec, _ principal: Principal, _ request: Request, _ context: AppContext) throws -> DocumentRecord {
+        guard let record = try context.resources.document(spec.kind, orgId: principal.orgId, id: request.param("id")) else {
+            throw APIError.notFound(spec.kind.label)
+        }
+        return record
+    }
+
+    /// The request body as a JSON object, without the fields the server owns.
+    static func bodyObject(_ request: Request) throws -> [String: JSONValue] {
+        guard !request.body.isEmpty else { throw APIError.badRequest("Request body is required") }
+        guard case .object(var fields) = try JSONValue.parse(request.body) else {
+            throw APIError.badRequest("Request body must be a JSON object")
+        }
+        for key in Document.serverFields { fields.removeValue(forKey: key) }
+        return fields
+    }
+
+    /// Creates on the platform first (tagged with our id in `metadata.edmoId`, so a crash leaves nothing
+    /// unfindable), then locally. `store` gets the new record and the operation to complete with it.
+    static func create(
+        _ spec: DocumentSpec, _ document: Document, _ principal: Principal, _ context: AppContext,
+        store: (DocumentRecord, String?) throws -> Void
+    ) throws -> DocumentRecord {
+        let id = context.ids.next(spec.idPrefix)
+        let now = Timestamp.format(context.now)
+        var created: DocumentRecord?
+        try ProviderWrite(context: context).run(
+            opKind(spec), .create, orgId: principal.orgId, localId: id,
+            remote: { platform in
+                try VoicePlatform.id(of: platform.create(spec.collection, tagged(document.config, id: id)))
+            },
+            local: { providerId, operation in
+                let record = try document.record(id: id, orgId: principal.orgId, providerId: providerId, createdAt: now, updatedAt: now)
+                try store(record, operation)
+                created = record
+            },
+            compensate: { platform, providerId in try? platform.delete(spec.collection, id: providerId) })
+        return created!
+    }
+
+    static func update(
+        _ spec: DocumentSpec, _ existing: DocumentRecord, old: Document, new: Document, _ context: AppContext,
+        store: (DocumentRecord, String?) throws -> Void
+    ) throws -> DocumentRecord {
+        let now = Timestamp.format(context.now)
+        var updated: DocumentRecord?
+        try ProviderWrite(context: context).run(
+            opKind(spec), .update, orgId: existing.orgId, localId: existing.id,
+            remote: { platform in
+                guard let providerId = existing.providerId else { return }
+                _ = try platform.update(spec.collection, id: providerId, tagged(new.config, id: existing.id))
+            },
+            local: { _, operation in
+                let record = try new.record(
+                    id: existing.id, orgId: existing.orgId, providerId: existing.providerId,
+                    createdAt: existing.createdAt, updatedAt: now)
+                try store(record, operation)
+                updated = record
+            },
+            compensate: { platform, _ in
+                if let providerId = existing.providerId {
+                    _ = try? platform.update(spec.collection, id: providerId, tagged(old.config, id: existing.id))
+                }
+            })
+        return updated!
+    }
+
+    static func delete(_ spec: DocumentSpec, _ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(spec.area, .write, request, context)
+        let existing = try find(spec, principal, request, context)
+        try ProviderWrite(context: context).run(
+            opKind(spec), .delete, orgId: principal.orgId, localId: existing.id,
+            remote: { platform in
+                if let providerId = existing.providerId { try platform.delete(spec.collection, id: providerId) }
+            },
+            local: { _, operation in
+                try context.resources.deleteDocument(spec.kind, orgId: principal.orgId, id: existing.id, completing: operation)
+            })
+        return try Response.json(SuccessJSON())
+    }
+
+    static func tagged(_ config: [String: JSONValue], id: String) -> JSONValue {
+        var config = config
+        config["metadata"] = (config["metadata"] ?? .object([:])).merged(with: .object(["edmoId": .string(id)]))
+        return .object(config)
+    }
+
+    static func opKind(_ spec: DocumentSpec) -> ProviderOperation.Kind {
+        spec.kind == .assistant ? .assistant : .tool
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// /api/tools: the seed's Tools operations. The `provider` label is stored locally only; a function tool's
+/// `server.secret` goes to the platform, is stored sealed, and never appears in a response.
+enum ToolRoutes {
+    static let spec = DocumentSpec(
+        kind: .tool, area: .integrations, idPrefix: "tool", collection: "tool",
+        canonicalize: { value in
+            let config = try value.decode(ToolConfig.self)
+            try config.validate()
+            return try JSONValue(encoding: config)
+        })
+
+    static func list(_ request: Request, _ context: AppContext) throws -> Response {
+        try DocumentRoutes.list(spec, request, context)
+    }
+
+    static func get(_ request: Request, _ context: AppContext) throws -> Response {
+        try DocumentRoutes.get(spec, request, context)
+    }
+
+    static func create(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.integrations, .write, request, context)
+        var fields = try DocumentRoutes.bodyObject(request)
+        let label = try self.label(fields.removeValue(forKey: "provider"))
+        let config = try spec.canonicalize(.object(fields)).objectValue ?? [:]
+        let secret = config["server"]?["secret"]?.stringValue
+        let document = Document(config: config, local: label.map { ["provider": .string($0)] } ?? [:])
+        let record = try DocumentRoutes.create(spec, document, principal, context) { record, operation in
+            try context.resources.insertDocument(
+                .tool, try withoutSecret(record), secret: try secret.map { try context.seal(Array($0.utf8)) }, completing: operation)
+        }
+        return Response.rawJSON(try withoutSecret(record).body, status: 201)
+    }
+
+    static func update(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.integrations, .write, request, context)
+        let existing = try DocumentRoutes.find(spec, principal, request, context)
+        var patch = try DocumentRoutes.bodyObject(request)
+        var old = try Document(stored: existing, localKeys: ["provider"])
+        // The platform needs the whole server object back, secret included.
+        let storedSecret = try context.resources.toolSecret(toolId: existing.id).map { String(decoding: try context.unseal($0), as: UTF8.self) }
+        if let storedSecret, case .object(var server)? = old.config["server"] {
+            server["secret"] = .string(storedSecret)
+            old.config["server"] = .object(server)
+        }
+        var local = old.local
+        if let label = patch.removeValue(forKey: "provider") {
+            local = try self.label(label).map { ["provider": .string($0)] } ?? [:]
+        }
+        let merged = try spec.canonicalize(JSONValue.object(old.config).merged(with: .object(patch))).objectValue ?? [:]
+        let newSecret = merged["server"]?["secret"]?.stringValue
+        let change: SecretChange = newSecret == storedSecret ? .keep
+            : try newSecret.map { .set(try context.seal(Array($0.utf8))) } ?? .clear
+        let record = try DocumentRoutes.update(spec, existing, old: old, new: Document(config: merged, local: local), context) {
+            record, operation in
+            try context.resources.updateDocument(.tool, try withoutSecret(record), secret: change, completing: operation)
+        }
+        return Response.rawJSON(try withoutSecret(record).body)
+    }
+
+    static func delete(_ request: Request, _ context: AppContext) throws -> Response {
+        try DocumentRoutes.delete(spec, request, context)
+    }
+
+    static func label(_ value: JSONValue?) throws -> String? {
+        switch value {
+        case nil, .null?: return nil
+        case .string(let s)?:
+            try Validate.text(s, field: "provider", max: 100)
+            return s.isEmpty ? nil : s
+        default: throw APIError.badRequest("Invalid value for field: provider (a string)")
+        }
+    }
+
+    static func withoutSecret(_ record: DocumentRecord) throws -> DocumentRecord {
+        guard record.body.contains("\"secret\""),
+              case .object(var fields) = try JSONValue.parse(Array(record.body.utf8)),
+              case .object(var server)? = fields["server"], server["secret"] != nil
+        else { return record }
+        server.removeValue(forKey: "secret")
+        fields["server"] = .object(server)
+        var copy = record
+        copy.body = String(decoding: try JSON.encode(JSONValue.object(fields)), as: UTF8.self)
+        return copy
+    }
+}

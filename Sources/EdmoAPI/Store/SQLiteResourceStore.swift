@@ -1,0 +1,208 @@
+import Foundation
+import GRDB
+
+public struct SQLiteResourceStore: ResourceStore {
+    let database: EdmoDatabase
+    var pool: DatabasePool { database.pool }
+
+    public init(database: EdmoDatabase) { self.database = database }
+
+    // MARK: assistants and tools (table names come from DocumentKind, never from input)
+
+    public func documents(_ kind: DocumentKind, orgId: String, limit: Int, offset: Int) throws -> (bodies: [String], total: Int) {
+        try pool.read { db in
+            let bodies = try String.fetchAll(
+                db,
+                sql: "SELECT body FROM \(kind.table) WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                arguments: [orgId, limit, offset])
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(kind.table) WHERE org_id = ?", arguments: [orgId]) ?? 0
+            return (bodies, total)
+        }
+    }
+
+    public func document(_ kind: DocumentKind, orgId: String, id: String) throws -> DocumentRecord? {
+        try pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT id, org_id, provider_id, body, created_at, updated_at FROM \(kind.table)
+                    WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1
+                    """,
+                arguments: [orgId, id, id, id]
+            ).map {
+                DocumentRecord(
+                    id: $0["id"], orgId: $0["org_id"], providerId: $0["provider_id"], body: $0["body"],
+                    createdAt: $0["created_at"], updatedAt: $0["updated_at"])
+            }
+        }
+    }
+
+    public func insertDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: [UInt8]?, completing operation: String?) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO \(kind.table) (id, org_id, provider_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [record.id, record.orgId, record.providerId, record.body, record.createdAt, record.updatedAt])
+            if let secret {
+                try db.execute(sql: "INSERT INTO tool_secrets (tool_id, sealed) VALUES (?, ?)", arguments: [record.id, Data(secret)])
+            }
+            try Self.complete(db, operation)
+        }
+    }
+
+    public func updateDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE \(kind.table) SET body = ?, provider_id = ?, updated_at = ? WHERE id = ? AND org_id = ?",
+                arguments: [record.body, record.providerId, record.updatedAt, record.id, record.orgId])
+            guard db.changesCount == 1 else { throw StoreError.notFound(kind.label) }
+            switch secret {
+            case .keep: break
+            case .clear: try db.execute(sql: "DELETE FROM tool_secrets WHERE tool_id = ?", arguments: [record.id])
+            case .set(let sealed):
+                try db.execute(
+                    sql: "INSERT INTO tool_secrets (tool_id, sealed) VALUES (?, ?) ON CONFLICT(tool_id) DO UPDATE SET sealed = excluded.sealed",
+                    arguments: [record.id, Data(sealed)])
+            }
+            try Self.complete(db, operation)
+        }
+    }
+
+    public func deleteDocument(_ kind: DocumentKind, orgId: String, id: String, completing operation: String?) throws {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ? AND org_id = ?", arguments: [id, orgId])
+            guard db.changesCount == 1 else { throw StoreError.notFound(kind.label) }
+            try Self.complete(db, operation)
+        }
+    }
+
+    public func toolSecret(toolId: String) throws -> [UInt8]? {
+        try pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT sealed FROM tool_secrets WHERE tool_id = ?", arguments: [toolId]).map { Array($0) }
+        }
+    }
+
+    // MARK: phone numbers
+
+    static let phoneColumns = "id, org_id, provider, number, name, assistant_id, provider_id, credentials, created_at, updated_at"
+
+    static func phoneNumber(_ row: Row) -> PhoneNumberRecord {
+        PhoneNumberRecord(
+            id: row["id"], orgId: row["org_id"], provider: row["provider"], number: row["number"], name: row["name"],
+            assistantId: row["assistant_id"], providerId: row["provider_id"],
+            credentials: (row["credentials"] as Data?).map { Array($0) },
+            createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    public func phoneNumbers(orgId: String, limit: Int, offset: Int) throws -> (items: [PhoneNumberRecord], total: Int) {
+        try pool.read { db in
+            let items = try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.phoneColumns) FROM phone_numbers WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                arguments: [orgId, limit, offset]
+            ).map(Self.phoneNumber)
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM phone_numbers WHERE org_id = ?", arguments: [orgId]) ?? 0
+            return (items, total)
+        }
+    }
+
+    public func phoneNumber(orgId: String, id: String) throws -> PhoneNumberRecord? {
+        try pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT \(Self.phoneColumns) FROM phone_numbers WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1",
+                arguments: [orgId, id, id, id]
+            ).map(Self.phoneNumber)
+        }
+    }
+
+    public func phoneNumbersWithProviderIds() throws -> [PhoneNumberRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.phoneColumns) FROM phone_numbers WHERE provider_id IS NOT NULL")
+                .map(Self.phoneNumber)
+        }
+    }
+
+    public func phoneNumberExists(number: String) throws -> Bool {
+        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM phone_numbers WHERE number = ?", arguments: [number]) ?? false }
+    }
+
+    public func insertPhoneNumber(_ r: PhoneNumberRecord, completing operation: String?) throws {
+        try pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM phone_numbers WHERE number = ?", arguments: [r.number]) == true {
+                throw StoreError.conflict("The number \(r.number) is already registered")
+            }
+            try db.execute(
+                sql: "INSERT INTO phone_numbers (\(Self.phoneColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    r.id, r.orgId, r.provider, r.number, r.name, r.assistantId, r.providerId,
+                    r.credentials.map { Data($0) }, r.createdAt, r.updatedAt,
+                ])
+            try Self.complete(db, operation)
+        }
+    }
+
+    public func updatePhoneNumber(_ r: PhoneNumberRecord, completing operation: String?) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE phone_numbers SET number = ?, name = ?, assistant_id = ?, provider_id = ?, updated_at = ?
+                    WHERE id = ? AND org_id = ?
+                    """,
+                arguments: [r.number, r.name, r.assistantId, r.providerId, r.updatedAt, r.id, r.orgId])
+            guard db.changesCount == 1 else { throw StoreError.notFound("Phone number") }
+            try Self.complete(db, operation)
+        }
+    }
+
+    public func deletePhoneNumber(orgId: String, id: String, completing operation: String?) throws {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM phone_numbers WHERE id = ? AND org_id = ?", arguments: [id, orgId])
+            guard db.changesCount == 1 else { throw StoreError.notFound("Phone number") }
+            try Self.complete(db, operation)
+        }
+    }
+
+    // MARK: provider operations
+
+    static func complete(_ db: GRDB.Database, _ operation: String?) throws {
+        if let operation { try db.execute(sql: "DELETE FROM provider_operations WHERE id = ?", arguments: [operation]) }
+    }
+
+    public func beginOperation(_ op: ProviderOperation) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO provider_operations (id, org_id, kind, action, local_id, owner, started_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [op.id, op.orgId, op.kind.rawValue, op.action.rawValue, op.localId, op.owner, op.startedAt])
+        }
+    }
+
+    public func endOperation(id: String) throws {
+        try pool.write { db in try Self.complete(db, id) }
+    }
+
+    public func pendingOperations() throws -> [ProviderOperation] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM provider_operations ORDER BY started_at").compactMap { row in
+                guard let kind = ProviderOperation.Kind(rawValue: row["kind"]),
+                      let action = ProviderOperation.Action(rawValue: row["action"]) else { return nil }
+                return ProviderOperation(
+                    id: row["id"], orgId: row["org_id"], kind: kind, action: action, localId: row["local_id"],
+                    owner: row["owner"], startedAt: row["started_at"])
+            }
+        }
+    }
+
+    public func organizationCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM organizations") ?? 0 }
+    }
+
+    public func soleOrganizationId() throws -> String? {
+        try pool.read { db in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM organizations LIMIT 2")
+            return ids.count == 1 ? ids[0] : nil
+        }
+    }
+}
