@@ -27,7 +27,9 @@ public struct AppContext: Sendable {
         self.accounts = SQLiteAccountStore(database: database)
         self.resources = SQLiteResourceStore(database: database)
         if config.provider == .vapi, let url = config.providerURL, let key = config.providerAPIKey {
-            self.platform = VoicePlatform(baseURL: url, apiKey: key)
+            var http = HTTPClient()
+            http.totalTimeout = TimeInterval(config.providerTimeoutSeconds)
+            self.platform = VoicePlatform(baseURL: url, apiKey: key, http: http)
         }
         self.secrets = config.secretKey.count == 32 ? SecretBox(key: config.secretKey) : nil
         self.owner = "\(ProcessInfo.processInfo.hostName)/\(getpid())"

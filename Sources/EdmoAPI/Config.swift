@@ -16,6 +16,7 @@ public struct Config: Sendable {
     public var provider: ProviderKind = .local
     public var providerURL: String?
     public var providerAPIKey: String?
+    public var providerTimeoutSeconds: Int = 15
     public var workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount
     public var maxBodyBytes: Int = 1 << 20
     public var sessionIdleSeconds: Int = 86_400
@@ -64,6 +65,7 @@ public struct Config: Sendable {
                 throw ConfigError(description: "EDMO_PROVIDER_API_KEY is not set (required when EDMO_PROVIDER=vapi)")
             }
         }
+        try integer(env, "EDMO_PROVIDER_TIMEOUT_SECONDS", 1...120) { config.providerTimeoutSeconds = $0 }
         try integer(env, "EDMO_WORKERS", 1...4096) { config.workers = $0 }
         try integer(env, "EDMO_MAX_BODY_BYTES", 1024...(64 << 20)) { config.maxBodyBytes = $0 }
         try integer(env, "EDMO_SESSION_IDLE_SECONDS", 60...31_536_000) { config.sessionIdleSeconds = $0 }

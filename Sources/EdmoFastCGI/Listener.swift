@@ -29,10 +29,12 @@ public enum Listener {
     }
 
     /// systemd socket activation passes the socket as fd 3 with LISTEN_PID = our pid.
-    public static func systemd(environment: [String: String]) -> Int32? {
+    /// `consume` unsets the variables, so that processes we start do not think the socket is theirs.
+    public static func systemd(environment: [String: String], consume: Bool = true) -> Int32? {
         guard let pid = environment["LISTEN_PID"].flatMap({ Int32($0) }), pid == getpid(),
               let count = environment["LISTEN_FDS"].flatMap({ Int($0) }), count >= 1
         else { return nil }
+        guard consume else { return 3 }
         unsetenv("LISTEN_PID")
         unsetenv("LISTEN_FDS")
         unsetenv("LISTEN_FDNAMES")

@@ -45,6 +45,17 @@ struct Serve: ParsableCommand {
         var config = try Startup.config(needsSecretKey: true)
         if let workers { config.workers = workers }
         let environment = ProcessInfo.processInfo.environment
+        let cgi = socket == nil && listen == nil && Listener.systemd(environment: environment, consume: false) == nil
+            && Listener.inheritedStdin() == nil && environment["GATEWAY_INTERFACE"] != nil
+        let context = try AppContext(config: config, database: Startup.database(config))
+        let router = Router()
+        if cgi {
+            CGI.serveOnce(maxBodyBytes: config.maxBodyBytes) { router.handle($0, context) }
+            return
+        }
+        // Settle what a crashed predecessor left half done before taking requests.
+        context.recoverProviderOperations()
+
         let listenFd: Int32
         if let socket {
             guard let mode = mode_t(socketMode, radix: 8) else { throw ValidationError("--socket-mode must be octal, like 660") }
@@ -55,18 +66,9 @@ struct Serve: ParsableCommand {
             listenFd = fd
         } else if let fd = Listener.inheritedStdin() {
             listenFd = fd
-        } else if environment["GATEWAY_INTERFACE"] != nil {
-            let context = try AppContext(config: config, database: Startup.database(config))
-            let router = Router()
-            CGI.serveOnce(maxBodyBytes: config.maxBodyBytes) { router.handle($0, context) }
-            return
         } else {
             throw ValidationError("nothing to serve on: pass --socket PATH or --listen HOST:PORT, or start under systemd, spawn-fcgi or as CGI")
         }
-
-        let context = try AppContext(config: config, database: Startup.database(config))
-        context.recoverProviderOperations()
-        let router = Router()
         let server = FastCGIServer(
             listenFd: listenFd, workers: config.workers, maxBodyBytes: config.maxBodyBytes, log: context.log
         ) { request in router.handle(request, context) }

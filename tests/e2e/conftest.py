@@ -71,7 +71,21 @@ class Stack:
 
     def start(self):
         self.add_user(ADMIN_EMAIL, "ADMIN", ADMIN_PASSWORD)
-        log = open(self.log_path, "w")
+        self.launch()
+        conf = subprocess.run([os.path.join(REPO, "nginx", "render"), str(self.port), self.socket,
+                               os.path.join(self.dir, "web"), self.dir], capture_output=True, text=True, check=True)
+        self.nginx_conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.nginx_conf, "w") as f:
+            f.write(conf.stdout)
+        subprocess.run(["nginx", "-c", self.nginx_conf, "-p", self.dir], check=True)
+        wait_for(self._up, what="nginx")
+        return self
+
+    def launch(self):
+        """Starts the edmo process (again, after a crash, on the same database and socket)."""
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
+        log = open(self.log_path, "a")
         if self.mode == "socket":
             cmd = [EDMO_BIN, "serve", "--socket", self.socket, "--socket-mode", "666"]
         elif self.mode == "systemd":
@@ -86,14 +100,11 @@ class Stack:
         wait_for(lambda: os.path.exists(self.socket), what="the FastCGI socket")
         if self.mode == "systemd":
             os.chmod(self.socket, 0o666)
-        conf = subprocess.run([os.path.join(REPO, "nginx", "render"), str(self.port), self.socket,
-                               os.path.join(self.dir, "web"), self.dir], capture_output=True, text=True, check=True)
-        self.nginx_conf = os.path.join(self.dir, "nginx.conf")
-        with open(self.nginx_conf, "w") as f:
-            f.write(conf.stdout)
-        subprocess.run(["nginx", "-c", self.nginx_conf, "-p", self.dir], check=True)
-        wait_for(self._up, what="nginx")
-        return self
+
+    def crash(self):
+        """SIGKILL: no draining, no cleanup, as a power cut or an OOM kill would leave it."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
 
     def _up(self):
         try:

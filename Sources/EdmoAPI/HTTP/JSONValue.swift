@@ -63,6 +63,21 @@ public enum JSONValue: Codable, Equatable, Sendable {
         return .object(result)
     }
 
+    /// 400 for an explicit `null` where the contract does not allow one. `nullable` lists dotted paths
+    /// that may be null; a path ending in `.*` also frees everything below it (free-form objects).
+    public func rejectNulls(nullable: Set<String>, path: String = "") throws {
+        switch self {
+        case .null:
+            if !nullable.contains(path) { throw APIError.badRequest("Invalid value for field: \(path) (must not be null)") }
+        case .object(let fields):
+            if nullable.contains(path + ".*") || nullable.contains("*") { return }
+            for (key, value) in fields { try value.rejectNulls(nullable: nullable, path: path.isEmpty ? key : path + "." + key) }
+        case .array(let items):
+            for item in items { try item.rejectNulls(nullable: nullable, path: "\(path)[]") }
+        default: return
+        }
+    }
+
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
     }

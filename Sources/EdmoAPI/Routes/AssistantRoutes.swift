@@ -10,6 +10,13 @@ enum AssistantRoutes {
             return try JSONValue(encoding: config)
         })
 
+    /// The fields the seed marks nullable; a null anywhere else in a create body is a 400. (The seed marks
+    /// `firstMessageMode` nullable but its enum has no null, so OpenAPI 3.0 forbids null there.)
+    static let nullable: Set<String> = [
+        "firstMessage", "transcriber.model", "voicemailMessage", "endCallMessage",
+        "endCallPhrases", "metadata", "metadata.*", "maxDurationSeconds",
+    ]
+
     static func list(_ request: Request, _ context: AppContext) throws -> Response {
         try DocumentRoutes.list(spec, request, context)
     }
@@ -20,7 +27,9 @@ enum AssistantRoutes {
 
     static func create(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.agents, .write, request, context)
-        let config = try spec.canonicalize(.object(try DocumentRoutes.bodyObject(request)))
+        let body = JSONValue.object(try DocumentRoutes.bodyObject(request))
+        try body.rejectNulls(nullable: nullable)
+        let config = try spec.canonicalize(body)
         let record = try DocumentRoutes.create(spec, Document(config: config.objectValue ?? [:]), principal, context) { record, operation in
             try context.resources.insertDocument(.assistant, record, secret: nil, completing: operation)
         }

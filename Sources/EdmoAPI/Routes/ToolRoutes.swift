@@ -11,6 +11,12 @@ enum ToolRoutes {
             return try JSONValue(encoding: config)
         })
 
+    /// The fields the seed marks nullable; a null anywhere else in a create body is a 400.
+    static let nullable: Set<String> = [
+        "provider", "async", "messages", "server", "server.secret", "server.timeoutSeconds", "description",
+        "timeoutSeconds", "name", "metadata", "metadata.*", "function.parameters.properties.*",
+    ]
+
     static func list(_ request: Request, _ context: AppContext) throws -> Response {
         try DocumentRoutes.list(spec, request, context)
     }
@@ -22,6 +28,7 @@ enum ToolRoutes {
     static func create(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.integrations, .write, request, context)
         var fields = try DocumentRoutes.bodyObject(request)
+        try JSONValue.object(fields).rejectNulls(nullable: nullable)
         let label = try self.label(fields.removeValue(forKey: "provider"))
         let config = try spec.canonicalize(.object(fields)).objectValue ?? [:]
         let secret = config["server"]?["secret"]?.stringValue

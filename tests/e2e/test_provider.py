@@ -1,0 +1,132 @@
+"""EDMO_PROVIDER=vapi: the real libcurl client against a fake Vapi-compatible server on 127.0.0.1.
+Provider first, then the local copy; failures change nothing; a crash in between orphans nothing."""
+import sqlite3
+import threading
+
+import pytest
+import requests
+
+from conftest import wait_for
+from fake_vapi import FakeVapi
+from test_resources import ASSISTANT, TWILIO, TWILIO_TOKEN
+
+
+@pytest.fixture
+def vapi(fresh_stack):
+    fake = FakeVapi()
+    stack = fresh_stack(env={"EDMO_PROVIDER": "vapi", "EDMO_PROVIDER_URL": fake.url,
+                             "EDMO_PROVIDER_API_KEY": fake.api_key, "EDMO_PROVIDER_TIMEOUT_SECONDS": "2"})
+    yield stack, fake, stack.session()
+    fake.close()
+
+
+def rows(stack, sql):
+    with sqlite3.connect(stack.env["EDMO_DATABASE"]) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_crud_goes_to_the_platform_first(vapi):
+    stack, fake, admin = vapi
+    base = stack.base + "/api"
+    a = admin.post(base + "/assistants", json=ASSISTANT)
+    assert a.status_code == 201, a.text
+    body = a.json()
+    remote = fake.store["assistant"][body["providerId"]]
+    assert remote["metadata"]["edmoId"] == body["id"]
+    assert remote["model"]["model"] == "gpt-4o"
+    assert fake.calls("POST", "/assistant")[0]["auth"] == "Bearer " + fake.api_key
+    # Either id reaches it.
+    assert admin.get(base + f"/assistants/{body['providerId']}").json()["id"] == body["id"]
+    assert admin.patch(base + f"/assistants/{body['id']}", json={"name": "Renamed"}).status_code == 200
+    assert fake.store["assistant"][body["providerId"]]["name"] == "Renamed"
+
+    t = admin.post(base + "/tools", json={"type": "function", "provider": "crm",
+                                          "function": {"name": "f", "description": "d", "parameters": {"type": "object"}},
+                                          "server": {"url": "https://crm.example.edu/x", "secret": "tool-secret-1"}})
+    assert t.status_code == 201, t.text
+    remote_tool = fake.store["tool"][t.json()["providerId"]]
+    assert "provider" not in remote_tool               # the label is local only
+    assert remote_tool["server"]["secret"] == "tool-secret-1"  # the platform needs it
+    assert "tool-secret-1" not in t.text
+
+    assert admin.delete(base + f"/assistants/{body['id']}").status_code == 200
+    assert body["providerId"] not in fake.store["assistant"]
+
+
+@pytest.mark.parametrize("mode,status", [("reject", 400), ("error", 502), ("slow", 502), ("garbage", 502)])
+def test_platform_failures_change_nothing(vapi, mode, status):
+    stack, fake, admin = vapi
+    base = stack.base + "/api"
+    existing = admin.post(base + "/assistants", json=ASSISTANT).json()
+    fake.mode = mode
+    r = admin.post(base + "/assistants", json=ASSISTANT)
+    assert r.status_code == status, r.text
+    if mode == "reject":
+        assert r.json()["error"] == "The voice platform rejected the request: model.provider must be one of openai"
+    else:
+        assert "voice platform is unavailable" in r.json()["error"]
+    assert admin.patch(base + f"/assistants/{existing['id']}", json={"name": "Changed"}).status_code == status
+    assert admin.delete(base + f"/assistants/{existing['id']}").status_code == status
+    fake.mode = "ok"
+    assert admin.get(base + "/assistants").headers["X-Total-Count"] == "1"
+    assert admin.get(base + f"/assistants/{existing['id']}").json() == existing
+    assert rows(stack, "SELECT COUNT(*) FROM provider_operations") == [(0,)]
+
+
+def test_a_crash_between_platform_and_local_write_orphans_nothing(vapi):
+    stack, fake, admin = vapi
+    fake.delay = 3  # the platform stores the assistant, then answers slowly
+    fake.received.clear()
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(r=admin.post(stack.base + "/api/assistants", json=ASSISTANT, timeout=30)))
+    worker.start()
+    assert fake.received.wait(10)
+    stack.crash()  # edmo dies after the platform accepted, before the local write
+    worker.join(30)
+    assert result["r"].status_code == 502  # nginx: the upstream went away; the client never saw success
+    assert len(fake.store["assistant"]) == 1
+    assert rows(stack, "SELECT COUNT(*) FROM provider_operations") == [(1,)]
+
+    fake.delay = 0
+    stack.launch()  # the next start settles the leftover operation before it takes requests
+    assert "recovered provider create of assistant" in stack.log()
+    assert fake.store["assistant"] == {}
+    assert rows(stack, "SELECT COUNT(*) FROM provider_operations") == [(0,)]
+    assert rows(stack, "SELECT COUNT(*) FROM assistants") == [(0,)]
+    assert "recovered provider create of assistant" in stack.log()
+
+
+def test_phone_numbers_on_the_platform(vapi):
+    stack, fake, admin = vapi
+    base = stack.base + "/api"
+    assistant = admin.post(base + "/assistants", json=ASSISTANT).json()
+    bought = admin.post(base + "/phone-numbers", json={"provider": "edmo", "numberDesiredAreaCode": "786", "assistantId": assistant["id"]})
+    assert bought.status_code == 201, bought.text
+    assert bought.json()["number"].startswith("+1786")
+    remote = fake.store["phone-number"][bought.json()["providerId"]]
+    assert remote["provider"] == "vapi" and remote["assistantId"] == assistant["providerId"]
+
+    imported = admin.post(base + "/phone-numbers", json=TWILIO)
+    assert imported.status_code == 201
+    assert fake.store["phone-number"][imported.json()["providerId"]]["twilioAuthToken"] == TWILIO_TOKEN
+    assert TWILIO_TOKEN not in imported.text
+
+    vonage = admin.post(base + "/phone-numbers", json={"provider": "vonage", "vonagePhoneNumber": "+442071838750",
+                                                       "vonageApiKey": "vk", "vonageApiSecret": "vonage-secret-2"})
+    assert vonage.status_code == 201, vonage.text
+    credential_id = fake.store["phone-number"][vonage.json()["providerId"]]["credentialId"]
+    assert fake.store["credential"][credential_id]["apiSecret"] == "vonage-secret-2"
+
+    # The list reflects the platform: a number released there disappears, one bought elsewhere appears.
+    fake.store["phone-number"].pop(bought.json()["providerId"])
+    fake.store["phone-number"]["outside-1"] = {"id": "outside-1", "provider": "twilio", "number": "+13055550100", "name": "Bought elsewhere"}
+    listed = admin.get(base + "/phone-numbers").json()
+    numbers = {n["number"] for n in listed}
+    assert bought.json()["number"] not in numbers
+    assert {"+13055550100", "+17865550199", "+442071838750"} <= numbers
+    renamed = admin.patch(base + f"/phone-numbers/{imported.json()['id']}", json={"name": "Front desk"})
+    assert renamed.json()["name"] == "Front desk"
+    assert fake.store["phone-number"][imported.json()["providerId"]]["name"] == "Front desk"
+    assert admin.delete(base + f"/phone-numbers/{imported.json()['id']}").status_code == 200
+    assert imported.json()["providerId"] not in fake.store["phone-number"]
+    assert TWILIO_TOKEN not in stack.log()
