@@ -18,7 +18,8 @@ public struct Logger: Sendable {
     public func error(_ message: String) { write("error: \(message)") }
 
     func access(_ request: Request, status: Int, micros: UInt64) {
-        let ms = String(format: "%.2f", Double(micros) / 1000)
+        let hundredths = micros / 10
+        let ms = "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
         write("access: \(request.method) \(request.path) \(status) \(ms)ms id=\(request.requestId)")
     }
 }

@@ -50,7 +50,8 @@ public struct Router: Sendable {
     }
 
     func dispatch(_ request: Request, _ context: AppContext) throws -> Response {
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true)
+        // Split on the UTF-8 bytes: String.split walks grapheme clusters and this runs on every request.
+        let parts = request.path.utf8.split(separator: UInt8(ascii: "/")).map { Substring($0) }
         var allowed: [String] = []
         var found: (Route, [String: String])?
         for route in routes {

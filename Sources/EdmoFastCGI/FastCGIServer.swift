@@ -112,10 +112,16 @@ public final class FastCGIServer: Sendable {
     static func params(_ envp: FCGX_ParamArray?) -> [String: String] {
         var out: [String: String] = [:]
         guard var cursor = envp else { return out }
+        out.reserveCapacity(32)
         while let entry = cursor.pointee {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") {
-                out[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            // Split at the first '=' on the bytes: String.firstIndex(of:) walks graphemes, and this runs
+            // for every parameter of every request.
+            if let eq = strchr(entry, 61) {
+                let keyLength = entry.distance(to: eq)
+                let key = entry.withMemoryRebound(to: UInt8.self, capacity: keyLength) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: keyLength), as: UTF8.self)
+                }
+                out[key] = String(cString: eq + 1)
             }
             cursor += 1
         }

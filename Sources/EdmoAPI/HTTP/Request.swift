@@ -37,27 +37,48 @@ public struct Request: Sendable {
         guard let raw = headers["cookie"] else { return [:] }
         var out: [String: String] = [:]
         for part in raw.split(separator: ";") {
-            let pair = part.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2 else { continue }
-            let name = pair[0].trimmingCharacters(in: .whitespaces)
-            if out[name] == nil { out[name] = pair[1].trimmingCharacters(in: .whitespaces) }
+            guard let eq = part.firstIndex(of: "=") else { continue }
+            let name = part[..<eq].drop(while: { $0 == " " })
+            let value = part[part.index(after: eq)...].trimmingSuffix(" ")
+            if out[String(name)] == nil { out[String(name)] = String(value) }
         }
         return out
+    }
+
+    /// One cookie's value, without building the whole map (the session cookie is read on every request).
+    /// Works on the UTF-8 bytes: splitting a String walks grapheme clusters, several times slower.
+    public func cookie(_ name: String) -> String? {
+        guard let raw = headers["cookie"] else { return nil }
+        let bytes = Array(raw.utf8), wanted = Array(name.utf8)
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != UInt8(ascii: ";") { end += 1 }
+            var i = start
+            while i < end && bytes[i] == UInt8(ascii: " ") { i += 1 }
+            if end - i > wanted.count, bytes[i..<(i + wanted.count)].elementsEqual(wanted), bytes[i + wanted.count] == UInt8(ascii: "=") {
+                var valueEnd = end
+                while valueEnd > i + wanted.count + 1 && bytes[valueEnd - 1] == UInt8(ascii: " ") { valueEnd -= 1 }
+                return String(decoding: bytes[(i + wanted.count + 1)..<valueEnd], as: UTF8.self)
+            }
+            start = end + 1
+        }
+        return nil
     }
 
     /// Builds a request from CGI/FastCGI parameters (`REQUEST_METHOD`, `REQUEST_URI`, `HTTP_*`, ...).
     public static func fromCGI(params: [String: String], body: [UInt8]) -> Request {
         var headers: [String: String] = [:]
         for (key, value) in params where key.hasPrefix("HTTP_") {
-            headers[key.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+            headers[headerName(key)] = value
         }
         if let type = params["CONTENT_TYPE"], !type.isEmpty { headers["content-type"] = type }
         if let length = params["CONTENT_LENGTH"], !length.isEmpty { headers["content-length"] = length }
 
         let uri = params["REQUEST_URI"] ?? ((params["SCRIPT_NAME"] ?? "") + (params["PATH_INFO"] ?? ""))
-        let rawPath = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
-        let queryString = params["QUERY_STRING"]
-            ?? uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+        let question = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let rawPath = question.map { String(uri[..<$0]) } ?? uri
+        let queryString = params["QUERY_STRING"] ?? question.map { String(uri[uri.index(after: $0)...]) } ?? ""
         let https = params["HTTPS"].map { !$0.isEmpty && $0.lowercased() != "off" } ?? false
         return Request(
             method: params["REQUEST_METHOD"] ?? "GET",
@@ -71,13 +92,28 @@ public struct Request: Sendable {
         )
     }
 
+    /// `HTTP_X_REQUEST_ID` -> `x-request-id`, byte by byte (this runs for every header of every request).
+    static func headerName(_ param: String) -> String {
+        var bytes = Array(param.utf8.dropFirst(5))
+        for i in bytes.indices {
+            switch bytes[i] {
+            case UInt8(ascii: "_"): bytes[i] = UInt8(ascii: "-")
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): bytes[i] += 32
+            default: break
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static func decodePath(_ raw: String) -> String {
-        raw.split(separator: "/", omittingEmptySubsequences: false)
+        guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
+        return raw.split(separator: "/", omittingEmptySubsequences: false)
             .map { $0.removingPercentEncoding ?? String($0) }
             .joined(separator: "/")
     }
 
     static func parseQuery(_ query: String) -> [String: String] {
+        guard !query.isEmpty else { return [:] }
         var out: [String: String] = [:]
         for item in query.split(separator: "&") where !item.isEmpty {
             let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -88,6 +124,14 @@ public struct Request: Sendable {
             if out[key] == nil { out[key] = value }
         }
         return out
+    }
+}
+
+extension Substring {
+    func trimmingSuffix(_ character: Character) -> Substring {
+        var end = endIndex
+        while end > startIndex, self[index(before: end)] == character { end = index(before: end) }
+        return self[startIndex..<end]
     }
 }
 

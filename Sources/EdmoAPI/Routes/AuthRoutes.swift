@@ -7,12 +7,6 @@ enum AuthRoutes {
         let password: String
     }
 
-    struct LoginResponse: Encodable {
-        let message: String
-        let user: UserJSON
-    }
-
-    struct MeResponse: Encodable { let user: UserJSON }
 
     static func login(_ request: Request, _ context: AppContext) throws -> Response {
         let body = try JSON.decode(LoginBody.self, from: request)
@@ -47,19 +41,19 @@ enum AuthRoutes {
             tokenHash: Tokens.sha256Hex(token), userId: user.id, orgId: user.orgId, now: now,
             expiresAt: now.addingTimeInterval(TimeInterval(maxAge)))
 
-        var response = try Response.json(LoginResponse(message: "Login successful", user: UserJSON(user)))
+        var response = Response.rawJSON(JSONText.object(["message": .string("Login successful"), "user": .raw(UserJSON.text(user))]))
         response.addHeader("Set-Cookie", cookie(token, maxAge: maxAge, secure: request.isHTTPS))
         return response
     }
 
     static func me(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.authenticate(request, context)
-        return try Response.json(MeResponse(user: UserJSON(principal.user)))
+        return Response.rawJSON(JSONText.object(["user": .raw(UserJSON.text(principal.user))]))
     }
 
     /// Always 200: the session (if any) is revoked server-side and the cookie cleared.
     static func logout(_ request: Request, _ context: AppContext) throws -> Response {
-        if let token = request.cookies[Authenticator.cookieName], !token.isEmpty, token.utf8.count <= 128 {
+        if let token = request.cookie(Authenticator.cookieName), !token.isEmpty, token.utf8.count <= 128 {
             try context.accounts.deleteSession(tokenHash: Tokens.sha256Hex(token))
         }
         var response = try Response.json(SuccessJSON())

@@ -1,32 +1,22 @@
-/// The seed's `User` as sent to clients (never the password hash).
-struct UserJSON: Encodable {
-    let id: String
-    let email: String
-    let name: String?
-    let role: String
-    let disabled: Bool
-    let permissions: [String: [String]]
-
-    init(_ user: UserRecord) {
-        id = user.id
-        email = user.email
-        name = user.name
-        role = user.role.rawValue
-        disabled = user.disabled
-        permissions = Permissions.map(for: user.role)
+/// The seed's `User` as sent to clients (never the password hash). Written by hand: it is on the path of
+/// `GET /api/auth/me`, which every dashboard page calls.
+enum UserJSON {
+    static func text(_ user: UserRecord) -> String {
+        JSONText.object([
+            "disabled": .bool(user.disabled),
+            "email": .string(user.email),
+            "id": .string(user.id),
+            "name": .string(user.name),
+            "permissions": .raw(permissionsJSON[user.role] ?? "{}"),
+            "role": .string(user.role.rawValue),
+        ])
     }
 
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(email, forKey: .email)
-        try c.encode(name, forKey: .name)  // explicit null, as the seed marks it nullable
-        try c.encode(role, forKey: .role)
-        try c.encode(disabled, forKey: .disabled)
-        try c.encode(permissions, forKey: .permissions)
-    }
+    static func list(_ users: [UserRecord]) -> String { "[" + users.map(text).joined(separator: ",") + "]" }
 
-    enum CodingKeys: String, CodingKey { case id, email, name, role, disabled, permissions }
+    static let permissionsJSON: [Role: String] = Dictionary(uniqueKeysWithValues: Role.allCases.map { role in
+        (role, String(decoding: (try? JSON.encode(Permissions.map(for: role))) ?? Array("{}".utf8), as: UTF8.self))
+    })
 }
 
 struct SuccessJSON: Encodable { var success = true }

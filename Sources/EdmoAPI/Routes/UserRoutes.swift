@@ -25,7 +25,7 @@ enum UserRoutes {
         let principal = try Authenticator.require(.users, .read, request, context)
         let page = try Validate.page(request)
         let result = try context.accounts.users(orgId: principal.orgId, limit: page.limit, offset: page.offset)
-        var response = try Response.json(result.items.map(UserJSON.init))
+        var response = Response.rawJSON(UserJSON.list(result.items))
         response.addHeader("X-Total-Count", String(result.total))
         return response
     }
@@ -35,7 +35,7 @@ enum UserRoutes {
         let body = try JSON.decode(CreateBody.self, from: request)
         let user = try UserAccounts.create(
             context, email: body.email, password: body.password, role: body.role, name: body.name, orgId: principal.orgId)
-        return try Response.json(UserJSON(user), status: 201)
+        return Response.rawJSON(UserJSON.text(user), status: 201)
     }
 
     static func get(_ request: Request, _ context: AppContext) throws -> Response {
@@ -43,7 +43,7 @@ enum UserRoutes {
         guard let user = try context.accounts.user(orgId: principal.orgId, id: request.param("id")) else {
             throw APIError.notFound("User")
         }
-        return try Response.json(UserJSON(user))
+        return Response.rawJSON(UserJSON.text(user))
     }
 
     static func update(_ request: Request, _ context: AppContext) throws -> Response {
@@ -68,7 +68,7 @@ enum UserRoutes {
             change.keepSession = principal.sessionHash
         }
         let user = try context.accounts.updateUser(orgId: principal.orgId, id: id, change: change, now: context.now)
-        return try Response.json(UserJSON(user))
+        return Response.rawJSON(UserJSON.text(user))
     }
 
     static func delete(_ request: Request, _ context: AppContext) throws -> Response {

@@ -15,7 +15,7 @@ public enum Authenticator {
 
     /// 401 without a valid session, 403 for a disabled account, 404 if the user row is gone.
     public static func authenticate(_ request: Request, _ context: AppContext) throws -> Principal {
-        guard let token = request.cookies[cookieName], !token.isEmpty, token.utf8.count <= 128 else {
+        guard let token = request.cookie(cookieName), !token.isEmpty, token.utf8.count <= 128 else {
             throw APIError.unauthorized
         }
         let hash = Tokens.sha256Hex(token)

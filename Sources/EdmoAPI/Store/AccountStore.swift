@@ -33,7 +33,7 @@ public struct SessionRecord: Sendable {
     public var orgId: String
     public var lastSeenAt: Date
     public var expiresAt: Date
-    /// nil when the user row is gone.
+    /// nil when the user row is gone. Read on every request, so without the password hash and dates.
     public var user: UserRecord?
 }
 

@@ -10,7 +10,7 @@ public struct SQLiteAccountStore: AccountStore {
     // MARK: organisations
 
     public func organization(named name: String) throws -> Organization? {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchOne(db, sql: "SELECT id, name FROM organizations WHERE name = ?", arguments: [name])
                 .map { Organization(id: $0["id"], name: $0["name"]) }
         }
@@ -38,14 +38,14 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func user(email: String) throws -> UserRecord? {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM users WHERE email = ?", arguments: [email])
                 .map(Self.user)
         }
     }
 
     public func user(orgId: String, id: String) throws -> UserRecord? {
-        try pool.read { db in try Self.fetchUser(db, orgId: orgId, id: id) }
+        try database.read { db in try Self.fetchUser(db, orgId: orgId, id: id) }
     }
 
     static func fetchUser(_ db: GRDB.Database, orgId: String, id: String) throws -> UserRecord? {
@@ -55,7 +55,7 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func users(orgId: String, limit: Int, offset: Int) throws -> (items: [UserRecord], total: Int) {
-        try pool.read { db in
+        try database.read { db in
             let items = try Row.fetchAll(
                 db,
                 sql: "SELECT \(Self.userColumns) FROM users WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
@@ -67,7 +67,7 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func allUsers() throws -> [UserRecord] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.userColumns) FROM users ORDER BY org_id, email").map(Self.user)
         }
     }
@@ -147,23 +147,30 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func session(tokenHash: String) throws -> SessionRecord? {
-        try pool.read { db in
-            guard let row = try Row.fetchOne(
-                db,
+        try database.read { db in
+            // Cached statement, and values read straight off the cursor (no row copy): this runs on every
+            // authenticated request.
+            let statement = try db.cachedStatement(
                 sql: """
-                    SELECT s.token_hash, s.org_id AS session_org, s.last_seen_at, s.expires_at, u.id AS user_id,
-                           u.id, u.org_id, u.email, u.name, u.role, u.disabled, u.password_hash, u.created_at, u.updated_at
+                    SELECT s.token_hash, s.org_id, s.last_seen_at, s.expires_at,
+                           u.id, u.org_id, u.email, u.name, u.role, u.disabled
                     FROM sessions s LEFT JOIN users u ON u.id = s.user_id
                     WHERE s.token_hash = ?
-                    """,
-                arguments: [tokenHash])
-            else { return nil }
-            let userId: String? = row["user_id"]
-            return SessionRecord(
-                tokenHash: row["token_hash"], orgId: row["session_org"],
-                lastSeenAt: Timestamp.parse(row["last_seen_at"]) ?? .distantPast,
-                expiresAt: Timestamp.parse(row["expires_at"]) ?? .distantPast,
-                user: userId == nil ? nil : Self.user(row))
+                    """)
+            let cursor = try Row.fetchCursor(statement, arguments: [tokenHash])
+            guard let row = try cursor.next() else { return nil }
+            let userId: String? = row[4]
+            return withExtendedLifetime(cursor) {
+                SessionRecord(
+                tokenHash: row[0], orgId: row[1],
+                lastSeenAt: Timestamp.parse(row[2]) ?? .distantPast,
+                expiresAt: Timestamp.parse(row[3]) ?? .distantPast,
+                user: userId.map { id in
+                    UserRecord(
+                        id: id, orgId: row[5], email: row[6], name: row[7], role: Role(rawValue: row[8]) ?? .viewer,
+                        disabled: row[9], passwordHash: "", createdAt: "", updatedAt: "")
+                })
+            }
         }
     }
 
@@ -192,7 +199,7 @@ public struct SQLiteAccountStore: AccountStore {
     // MARK: login throttling
 
     public func loginLockedUntil(key: String) throws -> Date? {
-        try pool.read { db in
+        try database.read { db in
             try String.fetchOne(db, sql: "SELECT locked_until FROM login_failures WHERE key = ?", arguments: [key])
                 .flatMap(Timestamp.parse)
         }

@@ -10,24 +10,24 @@ public struct SQLiteResourceStore: ResourceStore {
     // MARK: assistants and tools (table names come from DocumentKind, never from input)
 
     public func documents(_ kind: DocumentKind, orgId: String, limit: Int, offset: Int) throws -> (bodies: [String], total: Int) {
-        try pool.read { db in
+        try database.read { db in
             let bodies = try String.fetchAll(
-                db,
-                sql: "SELECT body FROM \(kind.table) WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                db.cachedStatement(sql: "SELECT body FROM \(kind.table) WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"),
                 arguments: [orgId, limit, offset])
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(kind.table) WHERE org_id = ?", arguments: [orgId]) ?? 0
+            let total = try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT COUNT(*) FROM \(kind.table) WHERE org_id = ?"), arguments: [orgId]) ?? 0
             return (bodies, total)
         }
     }
 
     public func document(_ kind: DocumentKind, orgId: String, id: String) throws -> DocumentRecord? {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT id, org_id, provider_id, body, created_at, updated_at FROM \(kind.table)
-                    WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, org_id, provider_id, body, created_at, updated_at FROM \(kind.table)
+                        WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1
+                        """),
                 arguments: [orgId, id, id, id]
             ).map {
                 DocumentRecord(
@@ -76,7 +76,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func toolSecret(toolId: String) throws -> [UInt8]? {
-        try pool.read { db in
+        try database.read { db in
             try Data.fetchOne(db, sql: "SELECT sealed FROM tool_secrets WHERE tool_id = ?", arguments: [toolId]).map { Array($0) }
         }
     }
@@ -94,7 +94,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func phoneNumbers(orgId: String, limit: Int, offset: Int) throws -> (items: [PhoneNumberRecord], total: Int) {
-        try pool.read { db in
+        try database.read { db in
             let items = try Row.fetchAll(
                 db,
                 sql: "SELECT \(Self.phoneColumns) FROM phone_numbers WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
@@ -106,7 +106,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func phoneNumber(orgId: String, id: String) throws -> PhoneNumberRecord? {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchOne(
                 db,
                 sql: "SELECT \(Self.phoneColumns) FROM phone_numbers WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1",
@@ -116,14 +116,14 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func phoneNumbersWithProviderIds() throws -> [PhoneNumberRecord] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.phoneColumns) FROM phone_numbers WHERE provider_id IS NOT NULL")
                 .map(Self.phoneNumber)
         }
     }
 
     public func phoneNumberExists(number: String) throws -> Bool {
-        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM phone_numbers WHERE number = ?", arguments: [number]) ?? false }
+        try database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM phone_numbers WHERE number = ?", arguments: [number]) ?? false }
     }
 
     public func insertPhoneNumber(_ r: PhoneNumberRecord, completing operation: String?) throws {
@@ -184,7 +184,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func pendingOperations() throws -> [ProviderOperation] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM provider_operations ORDER BY started_at").compactMap { row in
                 guard let kind = ProviderOperation.Kind(rawValue: row["kind"]),
                       let action = ProviderOperation.Action(rawValue: row["action"]) else { return nil }
@@ -196,11 +196,11 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func organizationCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM organizations") ?? 0 }
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM organizations") ?? 0 }
     }
 
     public func soleOrganizationId() throws -> String? {
-        try pool.read { db in
+        try database.read { db in
             let ids = try String.fetchAll(db, sql: "SELECT id FROM organizations LIMIT 2")
             return ids.count == 1 ? ids[0] : nil
         }

@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# Benchmark edmo behind nginx against two baselines on this machine, in one run:
+#   /bench/nginx   nginx answering by itself (return 200)
+#   /bench/hello   nginx + a bare C libfcgi responder (bench/hello.c)
+#   /api/...       nginx + edmo, authenticated with a real session cookie
+#
+# Usage: bench/run.sh EDMO_BIN                 throughput table + target line
+#        bench/run.sh EDMO_BIN --starvation    load at -c128/-c256, then time one request
+#
+# Environment knobs:
+#   BENCH_SECONDS      seconds per wrk run (default 5)
+#   BENCH_CONNECTIONS  wrk connections in the table runs (default 64)
+#   BENCH_THREADS      wrk threads (default 2)
+#   BENCH_RUNS         wrk runs per target, median taken (default 3)
+#   BENCH_WARMUP       warm-up seconds per target, discarded (default 2)
+#   EDMO_WORKERS       edmo worker threads, passed as --workers (default 8)
+#   HELLO_THREADS      C hello threads (default 8)
+#   BENCH_KEEP=1       keep the run directory (logs, raw wrk output) instead of removing it
+#
+# Exit status: 0 when the benchmark ran, whether or not the target is met;
+# non-zero when something broke (a server did not start, a non-2xx response,
+# socket errors under load, a request hanging after load).
+set -euo pipefail
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+[ $# -ge 1 ] || { echo "usage: $0 EDMO_BIN [--starvation]" >&2; exit 2; }
+edmo_arg=$1
+mode=table
+case ${2:-} in
+    '') ;;
+    --starvation) mode=starvation ;;
+    *) echo "usage: $0 EDMO_BIN [--starvation]" >&2; exit 2 ;;
+esac
+
+repo=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd -P)
+[ -x "$edmo_arg" ] || die "not an executable: $edmo_arg (build with: swift build -c release --product edmo)"
+EDMO_BIN=$(CDPATH= cd -- "$(dirname -- "$edmo_arg")" && pwd -P)/$(basename -- "$edmo_arg")
+
+seconds=${BENCH_SECONDS:-5}
+connections=${BENCH_CONNECTIONS:-64}
+wrk_threads=${BENCH_THREADS:-2}
+runs=${BENCH_RUNS:-3}
+warmup=${BENCH_WARMUP:-2}
+workers=${EDMO_WORKERS:-8}
+hello_threads=${HELLO_THREADS:-8}
+for v in seconds connections wrk_threads runs warmup workers hello_threads; do
+    case ${!v} in ''|*[!0-9]*) die "$v must be a whole number, not '${!v}'" ;; esac
+done
+[ "$runs" -ge 1 ] || die "BENCH_RUNS must be at least 1"
+
+# ---- tools (installed quietly if missing; Debian package names) ------------
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v cc >/dev/null || need+=(gcc)
+command -v curl >/dev/null || need+=(curl)
+[ -r /usr/include/fcgiapp.h ] || need+=(libfcgi-dev)
+if [ ${#need[@]} -gt 0 ]; then
+    [ "$(id -u)" -eq 0 ] || die "missing ${need[*]}; install them (apt-get install -y ${need[*]})"
+    echo "bench: installing ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "${need[@]}" >/dev/null; } \
+        || die "could not install ${need[*]}"
+fi
+PATH=$PATH:/usr/sbin
+
+# ---- run directory and cleanup ----------------------------------------------
+tmp=$(mktemp -d /tmp/edmo-bench.XXXXXX)
+chmod 755 "$tmp"   # nginx workers run as nobody and must reach the sockets
+mkdir -p "$tmp/web"
+echo '<!doctype html><title>bench</title>' > "$tmp/web/index.html"
+
+edmo_pid='' hello_pid='' nginx_started=''
+failed_logs() {
+    local f
+    for f in edmo.log hello.log error.log; do
+        [ -s "$tmp/$f" ] || continue
+        echo "---- last lines of $tmp/$f" >&2
+        tail -n 20 "$tmp/$f" >&2
+    done
+}
+stop_pid() { # PID NAME: SIGTERM, wait up to 5 s, then SIGKILL (and say so)
+    local pid=$1 name=$2 i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "bench: $name (pid $pid) ignored SIGTERM for 5 s; sending SIGKILL" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    local status=$? pid i
+    trap - EXIT INT TERM
+    set +e
+    [ "$status" -eq 0 ] || failed_logs
+    [ -n "$edmo_pid" ] && stop_pid "$edmo_pid" edmo
+    [ -n "$hello_pid" ] && stop_pid "$hello_pid" hello
+    if [ -n "$nginx_started" ] && [ -s "$tmp/nginx.pid" ]; then
+        pid=$(cat "$tmp/nginx.pid")
+        nginx -q -s quit -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/error.log" 2>/dev/null
+        for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && { echo "bench: nginx did not quit; SIGTERM" >&2; kill -TERM "$pid"; sleep 0.5; }
+    fi
+    if [ "${BENCH_KEEP:-}" = 1 ]; then
+        echo "bench: kept $tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+    if command -v python3 >/dev/null; then
+        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    else
+        local p
+        while :; do
+            p=$(( 20000 + RANDOM % 20000 ))
+            (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+        done
+    fi
+}
+
+wait_for_socket() { # PATH PID NAME
+    local i
+    for i in $(seq 100); do
+        [ -S "$1" ] && return 0
+        kill -0 "$2" 2>/dev/null || die "$3 exited before creating $1"
+        sleep 0.1
+    done
+    die "$3 did not create $1 within 10 s"
+}
+
+# ---- servers ----------------------------------------------------------------
+cc -O2 -o "$tmp/hello" "$repo/bench/hello.c" -lfcgi -lpthread
+
+port=$(free_port)
+base=http://127.0.0.1:$port
+"$repo/nginx/render" "$port" "$tmp/edmo.sock" "$tmp/web" "$tmp" > "$tmp/nginx.conf"
+nginx -q -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/error.log" || die "nginx did not start (see above)"
+nginx_started=1
+
+"$tmp/hello" "$tmp/hello.sock" "$hello_threads" 2>"$tmp/hello.log" &
+hello_pid=$!
+wait_for_socket "$tmp/hello.sock" "$hello_pid" "C hello"
+
+secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+export EDMO_DATABASE=$tmp/db.sqlite EDMO_SECRET_KEY=$secret EDMO_MIGRATIONS=$repo/migrations
+echo 'bench-password-1' | "$EDMO_BIN" users add --email bench@example.edu --role ADMIN --password-stdin \
+    >"$tmp/users.log" 2>&1 || { cat "$tmp/users.log" >&2; die "edmo users add failed"; }
+"$EDMO_BIN" serve --socket "$tmp/edmo.sock" --socket-mode 666 --workers "$workers" 2>"$tmp/edmo.log" &
+edmo_pid=$!
+wait_for_socket "$tmp/edmo.sock" "$edmo_pid" edmo
+
+code=$(curl -sS -o "$tmp/login.body" -D "$tmp/login.headers" -w '%{http_code}' --max-time 10 \
+    -H 'Content-Type: application/json' \
+    --data '{"email":"bench@example.edu","password":"bench-password-1"}' "$base/api/auth/login") \
+    || die "login request failed"
+[ "$code" = 200 ] || { cat "$tmp/login.body" >&2; echo >&2; die "login answered $code, not 200"; }
+token=$(tr -d '\r' < "$tmp/login.headers" | sed -n 's/^[Ss]et-[Cc]ookie: *auth-token=\([^;]*\).*/\1/p' | head -n 1)
+[ -n "$token" ] || die "login answered 200 without an auth-token cookie"
+auth="Cookie: auth-token=$token"
+
+# ---- measuring --------------------------------------------------------------
+# check_200 PATH [HEADER]: one plain request must answer 200 before any load.
+check_200() {
+    local path=$1 header=${2:-} code
+    local args=(-sS -o "$tmp/check.body" -w '%{http_code}' --max-time 10)
+    [ -n "$header" ] && args+=(-H "$header")
+    code=$(curl "${args[@]}" "$base$path") || die "GET $path failed"
+    [ "$code" = 200 ] || { head -c 300 "$tmp/check.body" >&2; echo >&2; die "GET $path answered $code, not 200"; }
+}
+
+# to_ms VALUE: wrk's "812.00us" / "6.17ms" / "1.20s" / "2.00m" in milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        else if (u == "h") n *= 3600000; else if (u != "ms") { print "?"; exit 1 }
+        printf "%.2f", n }'
+}
+
+# run_wrk OUT CONNS SECONDS PATH [HEADER] -> prints "RPS P99_MS NON2XX SOCKET_ERRORS"
+run_wrk() {
+    local out=$1 conns=$2 secs=$3 path=$4 header=${5:-}
+    local args=(-t"$wrk_threads" -c"$conns" -d"${secs}s" --latency)
+    [ -n "$header" ] && args+=(-H "$header")
+    wrk "${args[@]}" "$base$path" > "$out" 2>&1 || { cat "$out" >&2; die "wrk failed on $path"; }
+    local rps p99 non2xx errs
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    p99=$(awk '$1 == "99%" { print $2 }' "$out")
+    non2xx=$(awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); print $2 }' "$out")
+    # "Socket errors: connect 0, read 0, write 0, timeout 0" (only printed when non-zero)
+    errs=$(awk '/Socket errors:/ { s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s }' "$out")
+    [ -n "$rps" ] && [ -n "$p99" ] || { cat "$out" >&2; die "could not read wrk output for $path"; }
+    echo "$rps $(to_ms "$p99") ${non2xx:-0} ${errs:-0}"
+}
+
+names=() paths=() med_rps=() med_p99=() all_rps=()
+hello_rps=''
+
+# measure NAME PATH [HEADER]: warm up, BENCH_RUNS wrk runs, keep the median run.
+# Fails loudly on a non-200 check, any non-2xx/3xx response or socket error.
+measure() {
+    local name=$1 path=$2 header=${3:-} i result rps p99 non2xx errs
+    local file=${name//[^A-Za-z0-9._-]/_}
+    check_200 "$path" "$header"
+    [ "$warmup" -gt 0 ] && run_wrk "$tmp/wrk-$file-warmup.txt" "$connections" "$warmup" "$path" "$header" >/dev/null
+    local lines=() list=''
+    for i in $(seq "$runs"); do
+        result=$(run_wrk "$tmp/wrk-$file-$i.txt" "$connections" "$seconds" "$path" "$header")
+        read -r rps p99 non2xx errs <<< "$result"
+        if [ "$non2xx" != 0 ] || [ "$errs" != 0 ]; then
+            cat "$tmp/wrk-$file-$i.txt" >&2
+            die "$name ($path): $non2xx non-2xx/3xx responses and $errs socket errors under load (run $i)"
+        fi
+        lines+=("$rps $p99")
+        list+="${list:+/}$(printf '%.0f' "$rps")"
+    done
+    read -r rps p99 <<< "$(printf '%s\n' "${lines[@]}" | sort -n -k1,1 | sed -n "$(( (runs + 1) / 2 ))p")"
+    names+=("$name") paths+=("$path") med_rps+=("$rps") med_p99+=("$p99") all_rps+=("$list")
+    [ "$path" = /bench/hello ] && hello_rps=$rps
+    printf 'bench: %-12s %-16s %10.0f req/s  p99 %7.2f ms  (runs %s)\n' "$name" "$path" "$rps" "$p99" "$list" >&2
+}
+
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else print "?" }'; }
+
+print_table() {
+    local i ratio
+    printf '\n%-12s %-18s %10s %9s %8s  %s\n' name path 'req/s' 'p99 ms' 'vs C' "runs (req/s)"
+    for i in "${!names[@]}"; do
+        ratio=$(pct "${med_rps[$i]}" "$hello_rps")
+        printf '%-12s %-18s %10.0f %9.2f %7s%%  %s\n' \
+            "${names[$i]}" "${paths[$i]}" "${med_rps[$i]}" "${med_p99[$i]}" "$ratio" "${all_rps[$i]}"
+    done
+}
+
+if [ "$mode" = starvation ]; then load="-c128 and -c256, one run each"; else load="-c$connections, median of $runs"; fi
+echo "bench: $(nproc) cores, load $(cut -d" " -f1-3 /proc/loadavg); wrk -t$wrk_threads -d${seconds}s --latency $load;" \
+     "edmo --workers $workers, C hello $hello_threads threads; nginx on $base" >&2
+
+if [ "$mode" = starvation ]; then
+    # FASTCGI-NOTES pitfall 1: with upstream keep-alive, load leaves every
+    # libfcgi thread parked on an idle nginx connection and the next request
+    # hangs. Load hard, then time one plain request straight after.
+    check_200 /api/auth/me "$auth"
+    printf '\n%-6s %10s %9s %8s %8s  %s\n' conns 'req/s' 'p99 ms' non2xx errors 'next request'
+    verdict=ok
+    for conns in 128 256; do
+        result=$(run_wrk "$tmp/wrk-starve-$conns.txt" "$conns" "$seconds" /api/auth/me "$auth")
+        read -r rps p99 non2xx errs <<< "$result"
+        res=$(curl -sS -o /dev/null -w '%{http_code} %{time_total}' --max-time 30 -H "$auth" "$base/api/auth/me") \
+            || res="failed 30"
+        read -r code secs <<< "$res"
+        ms=$(awk -v s="$secs" 'BEGIN { printf "%.1f", s * 1000 }')
+        printf '%-6s %10.0f %9.2f %8s %8s  %s in %s ms\n' "$conns" "$rps" "$p99" "$non2xx" "$errs" "$code" "$ms"
+        if [ "$code" != 200 ] || awk -v m="$ms" 'BEGIN { exit !(m >= 500) }' \
+            || [ "$non2xx" != 0 ] || [ "$errs" != 0 ]; then
+            verdict=starved
+        fi
+    done
+    if [ "$verdict" = ok ]; then
+        echo "starvation: none (every load finished without errors; the next request answered 200 in well under 500 ms)"
+    else
+        echo "starvation: DETECTED (errors under load, or the next request was not a fast 200)"
+        exit 1
+    fi
+    exit 0
+fi
+
+# 100 full assistants for the list and single-item targets.
+assistant='{"name":"Bench Assistant","firstMessage":"Hello! How can I help you today?","firstMessageMode":"assistant-speaks-first",
+ "model":{"provider":"openai","model":"gpt-4o","temperature":0.7,"maxTokens":1024,
+          "messages":[{"role":"system","content":"You are a helpful enrollment assistant for a university."}]},
+ "voice":{"provider":"openai","voiceId":"alloy"},"transcriber":{"provider":"deepgram","model":"nova-2"},
+ "endCallPhrases":["goodbye","bye"],"metadata":{"team":"admissions"},"maxDurationSeconds":1800}'
+for i in $(seq 100); do
+    assistant_id=$(curl -sS --fail -H "$auth" -H 'Content-Type: application/json' -d "$assistant" "$base/api/assistants" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || die "could not create assistant $i"
+done
+
+# Baselines first (the ratio is against /bench/hello), then edmo endpoints, one line each.
+measure nginx        /bench/nginx
+measure hello        /bench/hello
+measure auth/me      /api/auth/me "$auth"
+measure assistant    "/api/assistants/$assistant_id" "$auth"
+measure assistants   /api/assistants "$auth"
+
+print_table
+
+# target NAME PERCENT: NAME's req/s at PERCENT% or more of the C hello, with p99 under 10 ms.
+target() {
+    local name=$1 want=$2 i
+    for i in "${!names[@]}"; do
+        [ "${names[$i]}" = "$name" ] || continue
+        if awk -v r="${med_rps[$i]}" -v h="$hello_rps" -v w="$want" -v p="${med_p99[$i]}" \
+            'BEGIN { exit !(r >= w / 100 * h && p < 10) }'; then met=MET; else met='NOT MET'; fi
+        echo "target: ${paths[$i]} >= $want% of C hello and p99 < 10 ms: $met ($(pct "${med_rps[$i]}" "$hello_rps")%, p99 ${med_p99[$i]} ms)"
+    done
+}
+target auth/me 80
+target assistant 80
+target assistants 35
