@@ -1,4 +1,4 @@
-import EdmoAPI
+@testable import EdmoAPI
 import Foundation
 import Testing
 
@@ -116,5 +116,39 @@ import Testing
         #expect(Timestamp.format(t0) == "2024-01-01T10:00:00.000Z")
         #expect(Timestamp.format(t0.addingTimeInterval(0.25)) == "2024-01-01T10:00:00.250Z")
         #expect(Timestamp.parse("2024-01-01T10:00:00.250Z") == t0.addingTimeInterval(0.25))
+    }
+}
+
+@Suite struct HotPathParsingTests {
+    @Test func oneCookieIsFoundAmongOthers() {
+        let request = Request(method: "GET", path: "/", headers: ["cookie": "theme=dark; auth-tokenx=no;  auth-token=abc123 ; z=1"])
+        #expect(request.cookie("auth-token") == "abc123")
+        #expect(request.cookie("theme") == "dark")
+        #expect(request.cookie("missing") == nil)
+        #expect(Request(method: "GET", path: "/", headers: ["cookie": "auth-token="]).cookie("auth-token") == "")
+        #expect(Request(method: "GET", path: "/").cookie("auth-token") == nil)
+    }
+
+    @Test func handWrittenJSONMatchesJSONEncoder() throws {
+        let user = UserRecord(
+            id: "usr_1", orgId: "org_1", email: "a\"b\\c@x.edu", name: "Tab\there\nü😀\u{1}", role: .viewer,
+            disabled: true, passwordHash: "", createdAt: "", updatedAt: "")
+        let text = UserJSON.text(user)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(parsed["email"] as? String == user.email)
+        #expect(parsed["name"] as? String == user.name)
+        #expect(parsed["disabled"] as? Bool == true)
+        #expect((parsed["permissions"] as? [String: [String]])?["agents"] == ["read"])
+        var nameless = user
+        nameless.name = nil
+        #expect(UserJSON.text(nameless).contains("\"name\":null"))
+    }
+
+    @Test func canonicalTimestampsParseLikeTheGeneralParser() {
+        for text in ["2024-01-01T10:00:00.000Z", "1999-12-31T23:59:59.999Z", "2030-06-15T00:00:00.001Z"] {
+            #expect(Timestamp.parse(text).map(Timestamp.format) == text)
+        }
+        #expect(Timestamp.parse("2024-01-01T10:00:00Z") == t0)
+        #expect(Timestamp.parse("not a date") == nil)
     }
 }
