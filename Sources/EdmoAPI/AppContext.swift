@@ -7,6 +7,7 @@ public struct AppContext: Sendable {
     public var database: EdmoDatabase
     public var accounts: any AccountStore
     public var resources: any ResourceStore
+    public var chats: any ChatStore
     /// The voice platform when `EDMO_PROVIDER=vapi`; nil in local mode.
     public var platform: VoicePlatform?
     /// Seals stored credentials; nil for commands started without EDMO_SECRET_KEY (migrate, users).
@@ -26,6 +27,7 @@ public struct AppContext: Sendable {
         self.database = database
         self.accounts = SQLiteAccountStore(database: database)
         self.resources = SQLiteResourceStore(database: database)
+        self.chats = SQLiteChatStore(database: database)
         if config.provider == .vapi, let url = config.providerURL, let key = config.providerAPIKey {
             var http = HTTPClient()
             http.totalTimeout = TimeInterval(config.providerTimeoutSeconds)
@@ -40,6 +42,24 @@ public struct AppContext: Sendable {
     }
 
     public var now: Date { clock.now() }
+
+    /// The language model API for an assistant's `model.provider`, when configured (a key, or a base URL
+    /// for servers that need none); nil means the built-in engine answers.
+    func llm(for provider: AssistantConfig.ModelConfig.Provider) -> LLMClient? {
+        var http = HTTPClient()
+        http.totalTimeout = TimeInterval(config.llmTimeoutSeconds)
+        switch provider {
+        case .openai:
+            guard config.openAIKey != nil || config.openAIBaseURL != nil else { return nil }
+            return LLMClient(kind: .openai, baseURL: config.openAIBaseURL ?? "https://api.openai.com/v1", apiKey: config.openAIKey, http: http)
+        case .anthropic:
+            guard config.anthropicKey != nil || config.anthropicBaseURL != nil else { return nil }
+            return LLMClient(kind: .anthropic, baseURL: config.anthropicBaseURL ?? "https://api.anthropic.com", apiKey: config.anthropicKey, http: http)
+        }
+    }
+
+    /// Ends and analyses chats idle for EDMO_CHAT_IDLE_SECONDS.
+    public func closeIdleConversations() { ConversationAnalysis.closeIdle(self) }
 
     /// Settles provider writes a crashed process left half done (vapi mode); run once at start.
     public func recoverProviderOperations() { ProviderSync(context: self).recover() }

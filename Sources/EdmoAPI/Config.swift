@@ -17,6 +17,14 @@ public struct Config: Sendable {
     public var providerURL: String?
     public var providerAPIKey: String?
     public var providerTimeoutSeconds: Int = 15
+    public var openAIKey: String?
+    public var openAIBaseURL: String?
+    public var anthropicKey: String?
+    public var anthropicBaseURL: String?
+    public var llmTimeoutSeconds: Int = 30
+    public var chatIdleSeconds: Int = 1800
+    public var chatMaxMessageChars: Int = 4000
+    public var chatHistoryMessages: Int = 20
     public var workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount
     public var maxBodyBytes: Int = 1 << 20
     public var sessionIdleSeconds: Int = 86_400
@@ -65,6 +73,19 @@ public struct Config: Sendable {
                 throw ConfigError(description: "EDMO_PROVIDER_API_KEY is not set (required when EDMO_PROVIDER=vapi)")
             }
         }
+        config.openAIKey = nonEmpty(env["OPENAI_API_KEY"])
+        config.openAIBaseURL = nonEmpty(env["OPENAI_BASE_URL"])
+        config.anthropicKey = nonEmpty(env["ANTHROPIC_API_KEY"])
+        config.anthropicBaseURL = nonEmpty(env["ANTHROPIC_BASE_URL"])
+        for (name, url) in [("OPENAI_BASE_URL", config.openAIBaseURL), ("ANTHROPIC_BASE_URL", config.anthropicBaseURL)] {
+            if let url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+                throw ConfigError(description: "\(name) must be an http(s) URL, not '\(url)'")
+            }
+        }
+        try integer(env, "EDMO_LLM_TIMEOUT_SECONDS", 1...600) { config.llmTimeoutSeconds = $0 }
+        try integer(env, "EDMO_CHAT_IDLE_SECONDS", 60...86_400) { config.chatIdleSeconds = $0 }
+        try integer(env, "EDMO_CHAT_MAX_MESSAGE_CHARS", 100...100_000) { config.chatMaxMessageChars = $0 }
+        try integer(env, "EDMO_CHAT_HISTORY_MESSAGES", 2...200) { config.chatHistoryMessages = $0 }
         try integer(env, "EDMO_PROVIDER_TIMEOUT_SECONDS", 1...120) { config.providerTimeoutSeconds = $0 }
         try integer(env, "EDMO_WORKERS", 1...4096) { config.workers = $0 }
         try integer(env, "EDMO_MAX_BODY_BYTES", 1024...(64 << 20)) { config.maxBodyBytes = $0 }

@@ -17,6 +17,19 @@ public enum Routes {
         Route("PATCH", "/api/assistants/{id}", AssistantRoutes.update),
         Route("DELETE", "/api/assistants/{id}", AssistantRoutes.delete),
 
+        Route("GET", "/api/assistants/{id}/knowledge", KnowledgeRoutes.list),
+        Route("POST", "/api/assistants/{id}/knowledge", KnowledgeRoutes.create),
+        Route("POST", "/api/assistants/{id}/knowledge/import", KnowledgeRoutes.importEntries),
+        Route("GET", "/api/assistants/{id}/knowledge/{entryId}", KnowledgeRoutes.get),
+        Route("PATCH", "/api/assistants/{id}/knowledge/{entryId}", KnowledgeRoutes.update),
+        Route("DELETE", "/api/assistants/{id}/knowledge/{entryId}", KnowledgeRoutes.delete),
+        Route("GET", "/api/knowledge-gaps", GapRoutes.list),
+        Route("POST", "/api/knowledge-gaps/{id}/resolve", GapRoutes.resolve),
+
+        Route("POST", "/api/chat", ChatRoutes.chat),
+        Route("GET", "/api/chat/{chatId}", ChatRoutes.get),
+        Route("POST", "/api/chat/{chatId}/end", ChatRoutes.end),
+
         Route("GET", "/api/tools", ToolRoutes.list),
         Route("POST", "/api/tools", ToolRoutes.create),
         Route("GET", "/api/tools/{id}", ToolRoutes.get),

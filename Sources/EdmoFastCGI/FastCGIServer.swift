@@ -38,11 +38,7 @@ public final class FastCGIServer: Sendable {
         sigemptyset(&wake.sa_mask)
         sigaction(SIGUSR1, &wake, nil)
 
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        sigaddset(&stopSignals, SIGTERM)
-        sigaddset(&stopSignals, SIGINT)
-        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        var stopSignals = Self.blockStopSignals()
 
         var threads: [pthread_t] = []
         for _ in 0..<workers {
@@ -71,6 +67,18 @@ public final class FastCGIServer: Sendable {
         }
         for thread in threads { pthread_join(thread, nil) }
         log.info("stopped")
+    }
+
+    /// Blocks SIGTERM and SIGINT in the calling thread (and every thread it starts afterwards), so that only
+    /// `run()`'s `sigwait` takes them. Call it before starting any other thread.
+    @discardableResult
+    public static func blockStopSignals() -> sigset_t {
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        return stopSignals
     }
 
     func workerLoop() {

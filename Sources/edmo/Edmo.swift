@@ -42,6 +42,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Worker threads (default EDMO_WORKERS or 2 x cores).") var workers: Int?
 
     func run() throws {
+        // Before any thread starts (GRDB's, the idle sweeper): only the server's sigwait takes TERM and INT.
+        FastCGIServer.blockStopSignals()
         var config = try Startup.config(needsSecretKey: true)
         if let workers { config.workers = workers }
         let environment = ProcessInfo.processInfo.environment
@@ -55,6 +57,12 @@ struct Serve: ParsableCommand {
         }
         // Settle what a crashed predecessor left half done before taking requests.
         context.recoverProviderOperations()
+        Thread.detachNewThread {
+            while true {
+                context.closeIdleConversations()
+                Thread.sleep(forTimeInterval: 60)
+            }
+        }
 
         let listenFd: Int32
         if let socket {

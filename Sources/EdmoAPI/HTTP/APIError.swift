@@ -41,6 +41,9 @@ public enum ErrorResponder {
             case .rejected(_, let message): apiError = .badRequest("The voice platform rejected the request: \(message)")
             case .failed: apiError = APIError(502, "The voice platform is unavailable; nothing was changed. Try again later.")
             }
+        } else if let llm = error as? LLMError {
+            log.error("request \(request.requestId) \(request.method) \(request.path): \(llm)")
+            apiError = APIError(502, "The assistant's language model did not answer; your message was saved. Try again later.")
         } else {
             log.error("request \(request.requestId) \(request.method) \(request.path) failed: \(String(describing: error))")
             apiError = APIError(500, "Internal server error")

@@ -95,3 +95,7 @@ public enum JSONValue: Codable, Equatable, Sendable {
         self = try JSONValue.parse(try JSON.encode(value))
     }
 }
+
+extension JSONValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}

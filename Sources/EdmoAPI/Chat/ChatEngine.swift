@@ -1,0 +1,90 @@
+import Foundation
+
+/// One turn as an engine sees it.
+struct ChatTurn {
+    var assistant: DocumentRecord
+    var config: AssistantConfig
+    /// Earlier messages of the conversation, oldest first, capped.
+    var history: [ConversationMessage]
+    var message: String
+    /// The best knowledge entries for the message, best first.
+    var knowledge: [KnowledgeEntry]
+    var coverage: Double
+    var previousProviderChatId: String?
+}
+
+struct EngineReply {
+    var text: String
+    /// The engine could not answer from what it knows: a knowledge gap.
+    var unanswered: Bool
+    var cost: Double?
+    var providerChatId: String?
+}
+
+/// Chooses how an assistant answers: the voice platform's chat (vapi mode, assistant known there), the
+/// OpenAI or Anthropic API when its key (or base URL) is configured, else the built-in engine.
+enum ChatEngine {
+    static let unknownMarker = "[[UNKNOWN]]"
+
+    static func reply(_ turn: ChatTurn, _ context: AppContext) throws -> EngineReply {
+        if let platform = context.platform, let providerId = turn.assistant.providerId {
+            return try platformReply(turn, platform, providerId)
+        }
+        if let llm = context.llm(for: turn.config.model.provider) {
+            return try llm.reply(turn)
+        }
+        return builtIn(turn)
+    }
+
+    /// Quotes the best entry when it covers enough of the question; otherwise says so plainly.
+    static func builtIn(_ turn: ChatTurn) -> EngineReply {
+        if KnowledgeRules.isSmallTalk(turn.message) {
+            let greeting = ["hi", "hello", "hey", "morning", "afternoon", "evening"]
+            let text = turn.message.lowercased().split(whereSeparator: { !$0.isLetter }).contains { greeting.contains(String($0)) }
+                ? "Hello! What would you like to know?" : "You're welcome! Is there anything else I can help with?"
+            return EngineReply(text: text, unanswered: false)
+        }
+        guard let best = turn.knowledge.first, turn.coverage >= KnowledgeRules.minimumCoverage else {
+            return EngineReply(
+                text: "I don't know the answer to that yet. I've noted your question so the team can add it to what I know.",
+                unanswered: true)
+        }
+        return EngineReply(text: best.content, unanswered: false)
+    }
+
+    static func platformReply(_ turn: ChatTurn, _ platform: VoicePlatform, _ providerId: String) throws -> EngineReply {
+        var body: [String: JSONValue] = ["assistantId": .string(providerId), "input": .string(turn.message)]
+        if let previous = turn.previousProviderChatId { body["previousChatId"] = .string(previous) }
+        let answer = try platform.create("chat", .object(body))
+        guard case .array(let output)? = answer["output"],
+              let text = output.last(where: { $0["role"]?.stringValue == "assistant" })?["content"]?.stringValue
+        else { throw ProviderError.failed("the platform's chat answer has no assistant output") }
+        var cost: Double?
+        switch answer["cost"] {
+        case .double(let d)?: cost = d
+        case .int(let i)?: cost = Double(i)
+        default: cost = nil
+        }
+        return EngineReply(text: text, unanswered: false, cost: cost, providerChatId: answer["id"]?.stringValue)
+    }
+
+    /// The system prompt for an LLM: the assistant's own, then the knowledge it may use, then the rule
+    /// that marks a gap.
+    static func systemPrompt(_ turn: ChatTurn) -> String {
+        var parts = (turn.config.model.messages ?? []).filter { $0.role == .system }.map(\.content)
+        if !turn.knowledge.isEmpty {
+            let entries = turn.knowledge.enumerated().map { i, e in "[\(i + 1)] \(e.title)\n\(e.content)" }
+            parts.append("Knowledge base (answer from it when it applies):\n" + entries.joined(separator: "\n\n"))
+        }
+        parts.append(
+            "If the knowledge base and your instructions do not contain the answer, start your reply with \(unknownMarker) and say that you do not know yet.")
+        return parts.joined(separator: "\n\n")
+    }
+
+    /// Strips the gap marker from an LLM's text.
+    static func interpret(_ text: String) -> (text: String, unanswered: Bool) {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.contains(unknownMarker) else { return (trimmed, false) }
+        return (trimmed.replacingOccurrences(of: unknownMarker, with: "").trimmingCharacters(in: .whitespacesAndNewlines), true)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// How questions are compared: by their content words. Lowercase, split on anything but letters and
+/// digits, drop stop words, strip common English endings ("deadlines" and "deadline" meet).
+public enum KnowledgeRules {
+    /// A pending gap asked this many times becomes medium, then high priority.
+    public static let mediumPriorityAt = 2
+    public static let highPriorityAt = 3
+    /// The built-in engine answers only when the best entry covers at least this share of the question's
+    /// content words (and at least one).
+    public static let minimumCoverage = 0.5
+
+    static let stopWords: Set<String> = [
+        "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do",
+        "does", "for", "from", "get", "give", "had", "has", "have", "hello", "hey", "hi", "how", "i", "if", "in",
+        "is", "it", "its", "know", "let", "like", "me", "my", "need", "of", "on", "or", "please", "so", "tell",
+        "that", "the", "their", "there", "this", "to", "us", "was", "we", "were", "what", "when", "where",
+        "which", "who", "why", "will", "with", "would", "you", "your", "want", "thanks", "thank", "should", "i'm",
+        "them", "they", "it", "its", "some", "one", "also", "just", "still",
+    ]
+
+    static let smallTalkWords: Set<String> = [
+        "thanks", "thank", "you", "great", "perfect", "helpful", "very", "much", "ok", "okay", "cool", "awesome",
+        "that", "is", "was", "bye", "goodbye", "hi", "hello", "hey", "good", "morning", "afternoon", "evening",
+        "nice", "cheers", "appreciate", "it", "so", "really", "lot", "a", "the", "this", "all", "got", "see",
+    ]
+
+    /// Greetings and thanks: answered politely, never a knowledge gap.
+    public static func isSmallTalk(_ text: String) -> Bool {
+        let all = text.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init)
+        return !all.isEmpty && all.allSatisfy(smallTalkWords.contains)
+    }
+
+    public static func words(_ text: String) -> [String] {
+        text.lowercased()
+            .split(whereSeparator: { !($0.isLetter || $0.isNumber) })
+            .map(String.init)
+            .filter { !stopWords.contains($0) }
+    }
+
+    public static func stem(_ word: String) -> String {
+        for suffix in ["ingly", "ing", "edly", "ed", "ies", "es", "s", "ly"] where word.count > suffix.count + 2 && word.hasSuffix(suffix) {
+            let root = String(word.dropLast(suffix.count))
+            return suffix == "ies" ? root + "y" : root
+        }
+        return word
+    }
+
+    public static func stems(_ text: String) -> Set<String> { Set(words(text).map(stem)) }
+
+    /// The key that makes two phrasings of one question the same gap: sorted unique stems.
+    public static func normalize(_ question: String) -> String {
+        let key = stems(question).sorted().joined(separator: " ")
+        return key.isEmpty ? question.lowercased().trimmingCharacters(in: .whitespacesAndNewlines) : key
+    }
+
+    /// An FTS5 query matching any of the content words (each quoted, so no word is read as syntax).
+    public static func matchQuery(_ question: String) -> String? {
+        let terms = Array(Set(words(question))).sorted().prefix(32)
+        guard !terms.isEmpty else { return nil }
+        return terms.map { "\"\($0.replacingOccurrences(of: "\"", with: ""))\"" }.joined(separator: " OR ")
+    }
+
+    /// Share of the question's content stems that appear in the entry.
+    public static func coverage(of question: String, by entry: KnowledgeEntry) -> Double {
+        let asked = stems(question)
+        guard !asked.isEmpty else { return 0 }
+        let known = stems(entry.title + " " + entry.content + " " + entry.questions.joined(separator: " "))
+        return Double(asked.intersection(known).count) / Double(asked.count)
+    }
+}

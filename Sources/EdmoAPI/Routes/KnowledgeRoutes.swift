@@ -1,0 +1,120 @@
+import Foundation
+
+/// An assistant's knowledge base (addition): /api/assistants/{id}/knowledge[/{entryId}], and a bulk import.
+enum KnowledgeRoutes {
+    struct EntryBody: Decodable {
+        let title: String
+        let content: String
+        let questions: [String]?
+    }
+
+    struct EntryPatch: Decodable {
+        let title: Patch<String>
+        let content: Patch<String>
+        let questions: Patch<[String]>
+    }
+
+    struct ImportBody: Decodable { let entries: [EntryBody] }
+
+    struct EntryJSON: Encodable {
+        let id, assistantId, title, content: String
+        let questions: [String]
+        let createdAt, updatedAt: String
+        init(_ e: KnowledgeEntry) {
+            id = e.id; assistantId = e.assistantId; title = e.title; content = e.content; questions = e.questions
+            createdAt = e.createdAt; updatedAt = e.updatedAt
+        }
+    }
+
+    static let maxImport = 5000
+
+    static func assistant(_ action: Action, _ request: Request, _ context: AppContext) throws -> (Principal, DocumentRecord) {
+        let principal = try Authenticator.require(.agents, action, request, context)
+        guard let assistant = try context.resources.document(.assistant, orgId: principal.orgId, id: request.param("id")) else {
+            throw APIError.notFound("Assistant")
+        }
+        return (principal, assistant)
+    }
+
+    static func validate(title: String, content: String, questions: [String], field: String = "") throws {
+        try Validate.nonEmpty(title, field: field + "title", max: 200)
+        try Validate.nonEmpty(content, field: field + "content", max: 20_000)
+        guard questions.count <= 20 else { throw APIError.badRequest("Invalid value for field: \(field)questions (at most 20)") }
+        for (i, q) in questions.enumerated() {
+            try Validate.nonEmpty(q, field: "\(field)questions[\(i)]", max: 500)
+            // Stored one per line.
+            guard !q.contains("\n") else { throw APIError.badRequest("Invalid value for field: \(field)questions[\(i)] (one line)") }
+        }
+    }
+
+    static func list(_ request: Request, _ context: AppContext) throws -> Response {
+        let (principal, assistant) = try self.assistant(.read, request, context)
+        let page = try Validate.page(request)
+        let result = try context.chats.knowledgeEntries(orgId: principal.orgId, assistantId: assistant.id, limit: page.limit, offset: page.offset)
+        var response = try Response.json(result.items.map(EntryJSON.init))
+        response.addHeader("X-Total-Count", String(result.total))
+        return response
+    }
+
+    static func make(_ body: EntryBody, _ principal: Principal, _ assistant: DocumentRecord, _ context: AppContext, field: String = "") throws -> KnowledgeEntry {
+        let questions = body.questions ?? []
+        try validate(title: body.title, content: body.content, questions: questions, field: field)
+        let now = Timestamp.format(context.now)
+        return KnowledgeEntry(
+            id: context.ids.next("kb"), orgId: principal.orgId, assistantId: assistant.id, title: body.title,
+            content: body.content, questions: questions, createdAt: now, updatedAt: now)
+    }
+
+    static func create(_ request: Request, _ context: AppContext) throws -> Response {
+        let (principal, assistant) = try self.assistant(.write, request, context)
+        let entry = try make(try JSON.decode(EntryBody.self, from: request), principal, assistant, context)
+        try context.chats.insertKnowledge([entry])
+        return try Response.json(EntryJSON(entry), status: 201)
+    }
+
+    /// Many entries in one request, all or nothing: one invalid entry is a 400 naming it, and none is added.
+    static func importEntries(_ request: Request, _ context: AppContext) throws -> Response {
+        let (principal, assistant) = try self.assistant(.write, request, context)
+        let body = try JSON.decode(ImportBody.self, from: request)
+        guard !body.entries.isEmpty, body.entries.count <= maxImport else {
+            throw APIError.badRequest("Invalid value for field: entries (1 to \(maxImport) entries)")
+        }
+        let entries = try body.entries.enumerated().map { i, e in try make(e, principal, assistant, context, field: "entries[\(i)].") }
+        try context.chats.insertKnowledge(entries)
+        return try Response.json(["imported": entries.count], status: 201)
+    }
+
+    static func find(_ action: Action, _ request: Request, _ context: AppContext) throws -> KnowledgeEntry {
+        let (principal, assistant) = try self.assistant(action, request, context)
+        guard let entry = try context.chats.knowledgeEntry(orgId: principal.orgId, assistantId: assistant.id, id: request.param("entryId")) else {
+            throw APIError.notFound("Knowledge entry")
+        }
+        return entry
+    }
+
+    static func get(_ request: Request, _ context: AppContext) throws -> Response {
+        try Response.json(EntryJSON(try find(.read, request, context)))
+    }
+
+    static func update(_ request: Request, _ context: AppContext) throws -> Response {
+        var entry = try find(.write, request, context)
+        let patch = try JSON.decode(EntryPatch.self, from: request)
+        if let title = try patch.title.required("title") { entry.title = title }
+        if let content = try patch.content.required("content") { entry.content = content }
+        switch patch.questions {
+        case .absent: break
+        case .null: entry.questions = []
+        case .value(let questions): entry.questions = questions
+        }
+        try validate(title: entry.title, content: entry.content, questions: entry.questions)
+        entry.updatedAt = Timestamp.format(context.now)
+        try context.chats.updateKnowledge(entry)
+        return try Response.json(EntryJSON(entry))
+    }
+
+    static func delete(_ request: Request, _ context: AppContext) throws -> Response {
+        let entry = try find(.write, request, context)
+        try context.chats.deleteKnowledge(orgId: entry.orgId, assistantId: entry.assistantId, id: entry.id)
+        return try Response.json(SuccessJSON())
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+public struct KnowledgeEntry: Sendable, Equatable {
+    public var id: String
+    public var orgId: String
+    public var assistantId: String
+    public var title: String
+    public var content: String
+    public var questions: [String]
+    public var createdAt: String
+    public var updatedAt: String
+}
+
+public struct KnowledgeGap: Sendable, Equatable {
+    public var id: String
+    public var orgId: String
+    public var assistantId: String
+    public var question: String
+    public var occurrences: Int
+    public var priority: String
+    public var status: String
+    public var resolvedEntryId: String?
+    public var createdAt: String
+    public var updatedAt: String
+}
+
+public struct GapFilter: Sendable {
+    public var assistantId: String?
+    public var status: String?
+    public var priority: String?
+}
+
+public struct ConversationRecord: Sendable, Equatable {
+    public var id: String
+    public var orgId: String
+    public var assistantId: String?
+    public var phoneNumberId: String?
+    public var channel: String
+    public var type: String
+    public var status: String
+    public var endedReason: String?
+    public var startedAt: String
+    public var endedAt: String?
+    public var lastActivityAt: String
+    public var durationSeconds: Int
+    public var sentiment: String?
+    public var resolution: String?
+    public var summary: String?
+    public var successEvaluation: String?
+    public var transcript: String?
+    public var recordingUrl: String?
+    public var stereoRecordingUrl: String?
+    public var customerNumber: String?
+    public var cost: Double?
+    public var providerChatId: String?
+    /// Turns the assistant could not answer (knowledge gaps or engine failures).
+    public var unanswered: Int
+    public var createdAt: String
+    public var updatedAt: String
+}
+
+public struct ConversationMessage: Sendable, Equatable {
+    public enum Role: String, Sendable { case user, assistant, error }
+    public var role: Role
+    public var content: String
+    public var createdAt: String
+}
+
+/// What an ended conversation is given by `ConversationAnalysis`.
+public struct ConversationOutcome: Sendable, Equatable {
+    public var summary: String
+    public var successEvaluation: String
+    public var sentiment: String
+    public var resolution: String
+    public var endedReason: String
+}
+
+/// Knowledge bases, knowledge gaps and conversations. Scoped by organisation (and assistant).
+public protocol ChatStore: Sendable {
+    func knowledgeEntries(orgId: String, assistantId: String, limit: Int, offset: Int) throws -> (items: [KnowledgeEntry], total: Int)
+    func knowledgeEntry(orgId: String, assistantId: String, id: String) throws -> KnowledgeEntry?
+    /// All or nothing: one transaction for the whole batch.
+    func insertKnowledge(_ entries: [KnowledgeEntry]) throws
+    func updateKnowledge(_ entry: KnowledgeEntry) throws
+    func deleteKnowledge(orgId: String, assistantId: String, id: String) throws
+    /// Full-text search (FTS5 `MATCH` syntax), best first by bm25.
+    func searchKnowledge(assistantId: String, match: String, limit: Int) throws -> [KnowledgeEntry]
+
+    /// Records an unanswered question: a new pending gap, or one more occurrence of the same one.
+    func recordGap(orgId: String, assistantId: String, question: String, normalized: String, newId: String, now: Date) throws -> KnowledgeGap
+    func gaps(orgId: String, filter: GapFilter, limit: Int, offset: Int) throws -> (items: [KnowledgeGap], total: Int)
+    func gap(orgId: String, id: String) throws -> KnowledgeGap?
+    /// Adds the answer as a knowledge entry and marks the gap resolved, in one transaction.
+    func resolveGap(orgId: String, id: String, entry: KnowledgeEntry, now: Date) throws -> KnowledgeGap
+
+    func conversation(orgId: String, id: String) throws -> ConversationRecord?
+    func messages(conversationId: String) throws -> [ConversationMessage]
+    func startConversation(_ record: ConversationRecord, messages: [ConversationMessage]) throws
+    /// Appends messages and moves `last_activity_at`; adds `cost` and `unanswered` to the totals.
+    func appendMessages(
+        conversationId: String, _ messages: [ConversationMessage], now: Date, cost: Double?, unanswered: Int,
+        providerChatId: String?) throws
+    func endConversation(id: String, outcome: ConversationOutcome, now: Date) throws
+    /// Open conversations with no activity since `cutoff`.
+    func idleConversations(before cutoff: Date, limit: Int) throws -> [ConversationRecord]
+}
