@@ -308,3 +308,38 @@ target() {
 target auth/me 80
 target assistant 80
 target assistants 35
+
+# A built-in-engine chat turn over a knowledge base of 10,000 entries (two imports of 5,000), 8 clients.
+python3 - "$assistant_id" > "$tmp/kb.json" <<'PY'
+import json, random, sys
+random.seed(7)
+words = "admission tuition housing parking library transcript schedule deadline scholarship course exam campus advisor fee visa".split()
+def entry(n):
+    w = random.sample(words, 3)
+    return {"title": f"Topic {n}: {w[0]} and {w[1]}", "content": f"Answer {n}: everything about {w[0]}, {w[1]} and {w[2]} for topic {n}.",
+            "questions": [f"What about {w[0]} for topic {n}?"]}
+print(json.dumps([{"entries": [entry(n) for n in range(k, k + 5000)]} for k in (0, 5000)]))
+PY
+for k in 0 1; do
+    python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[int(sys.argv[2])]))" "$tmp/kb.json" "$k" > "$tmp/kb-$k.json"
+    curl -sS --fail -o /dev/null -H "$auth" -H 'Content-Type: application/json' --data-binary "@$tmp/kb-$k.json" \
+        "$base/api/assistants/$assistant_id/knowledge/import" || die "could not import knowledge part $k"
+done
+# One client: the latency of a turn itself. Eight: the same under load, where turns queue for the single
+# SQLite writer (each turn commits twice with synchronous=FULL: the user's message before the engine runs,
+# then the answer).
+chat_line() {
+    local conns=$1 out="$tmp/wrk-chat-$1.txt"
+    BENCH_ASSISTANT=$assistant_id BENCH_COOKIE=${auth#Cookie: } \
+        wrk -t1 -c"$conns" -d"${seconds}s" --latency -s "$repo/bench/chat.lua" "$base" > "$out" 2>&1 || die "wrk failed on /api/chat"
+    grep -q "Non-2xx" "$out" && { cat "$out" >&2; die "chat turns failed under load"; }
+    chat_p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+    chat_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+    printf 'chat turn (10,000 knowledge entries), %d client(s): %.0f turns/s, p50 %.2f ms, p99 %.2f ms\n' \
+        "$conns" "$(awk '/^Requests\/sec:/ { print $2 }' "$out")" "$chat_p50" "$chat_p99"
+}
+echo
+chat_line 8
+chat_line 1
+if awk -v p="$chat_p50" 'BEGIN { exit !(p < 15) }'; then met=MET; else met='NOT MET'; fi
+echo "target: chat turn p50 < 15 ms through nginx (one client): $met (p50 $chat_p50 ms)"

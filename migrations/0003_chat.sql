@@ -8,28 +8,36 @@ CREATE TABLE knowledge_entries (
     content       TEXT NOT NULL,
     -- Alternative phrasings, one per line: searched like the title.
     questions     TEXT NOT NULL DEFAULT '',
+    -- The same three texts as search terms (lowercased, stop words dropped, stemmed by the program, so
+    -- that questions are stemmed the same way and term frequencies can be looked up).
+    search_title      TEXT NOT NULL,
+    search_content    TEXT NOT NULL,
+    search_questions  TEXT NOT NULL,
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL
 );
 CREATE INDEX knowledge_by_assistant ON knowledge_entries(assistant_id, created_at, id);
 
--- Full-text index over the entries (porter stemming, so "deadlines" finds "deadline"), kept in step by
--- triggers; ranked with bm25 by the chat engine.
+-- Full-text index over the search terms, kept in step by triggers; ranked with bm25 by the chat engine.
 CREATE VIRTUAL TABLE knowledge_fts USING fts5(
-    title, content, questions,
-    content = 'knowledge_entries', content_rowid = 'rowid', tokenize = 'porter unicode61');
+    search_title, search_content, search_questions,
+    content = 'knowledge_entries', content_rowid = 'rowid', tokenize = 'unicode61');
 CREATE TRIGGER knowledge_fts_insert AFTER INSERT ON knowledge_entries BEGIN
-    INSERT INTO knowledge_fts (rowid, title, content, questions) VALUES (new.rowid, new.title, new.content, new.questions);
+    INSERT INTO knowledge_fts (rowid, search_title, search_content, search_questions)
+    VALUES (new.rowid, new.search_title, new.search_content, new.search_questions);
 END;
 CREATE TRIGGER knowledge_fts_delete AFTER DELETE ON knowledge_entries BEGIN
-    INSERT INTO knowledge_fts (knowledge_fts, rowid, title, content, questions)
-    VALUES ('delete', old.rowid, old.title, old.content, old.questions);
+    INSERT INTO knowledge_fts (knowledge_fts, rowid, search_title, search_content, search_questions)
+    VALUES ('delete', old.rowid, old.search_title, old.search_content, old.search_questions);
 END;
 CREATE TRIGGER knowledge_fts_update AFTER UPDATE ON knowledge_entries BEGIN
-    INSERT INTO knowledge_fts (knowledge_fts, rowid, title, content, questions)
-    VALUES ('delete', old.rowid, old.title, old.content, old.questions);
-    INSERT INTO knowledge_fts (rowid, title, content, questions) VALUES (new.rowid, new.title, new.content, new.questions);
+    INSERT INTO knowledge_fts (knowledge_fts, rowid, search_title, search_content, search_questions)
+    VALUES ('delete', old.rowid, old.search_title, old.search_content, old.search_questions);
+    INSERT INTO knowledge_fts (rowid, search_title, search_content, search_questions)
+    VALUES (new.rowid, new.search_title, new.search_content, new.search_questions);
 END;
+-- How many entries hold each term: the chat engine leaves out terms too common to tell entries apart.
+CREATE VIRTUAL TABLE knowledge_terms USING fts5vocab('knowledge_fts', 'row');
 
 -- Questions an assistant could not answer. One pending row per (assistant, normalised question);
 -- asking again counts up and raises the priority.

@@ -52,10 +52,17 @@ public struct Router: Sendable {
     func dispatch(_ request: Request, _ context: AppContext) throws -> Response {
         // Split on the UTF-8 bytes: String.split walks grapheme clusters and this runs on every request.
         let parts = request.path.utf8.split(separator: UInt8(ascii: "/")).map { Substring($0) }
+        // The most specific pattern wins: `/knowledge/import` over `/knowledge/{entryId}`.
         var allowed: [String] = []
         var found: (Route, [String: String])?
+        var fewestParams = Int.max
         for route in routes {
-            guard let params = route.match(parts) else { continue }
+            guard let params = route.match(parts), params.count <= fewestParams else { continue }
+            if params.count < fewestParams {
+                fewestParams = params.count
+                allowed = []
+                found = nil
+            }
             allowed.append(route.method)
             if route.method == request.method { found = (route, params) }
         }

@@ -235,3 +235,28 @@ struct ChatSetup {
         #expect(messages.last?.role == .error)
     }
 }
+
+@Suite struct KnowledgeRulesTests {
+    @Test func inflectionsMeet() {
+        for group in [["deadlines", "deadline"], ["closing", "closes", "closed", "close"], ["fees", "fee"],
+                      ["applies", "applied", "apply"], ["classes", "class"], ["libraries", "library"]] {
+            #expect(Set(group.map(KnowledgeRules.stem)).count == 1, "\(group.map(KnowledgeRules.stem))")
+        }
+        #expect(KnowledgeRules.stem("bus") == "bus")
+    }
+
+    @Test func rephrasingsNormaliseToOneQuestion() {
+        #expect(KnowledgeRules.normalize("When is the deadline?") == KnowledgeRules.normalize("the deadlines, when are they"))
+        #expect(KnowledgeRules.normalize("Do you offer scholarships for athletes?") == KnowledgeRules.normalize("Scholarships for athletes: do you offer them?"))
+        #expect(KnowledgeRules.normalize("parking") != KnowledgeRules.normalize("housing"))
+        for term in KnowledgeRules.searchTerms(#"a" OR b* NEAR(c) ^d"#) {
+            #expect(term.allSatisfy { $0.isLetter || $0.isNumber })
+        }
+    }
+
+    @Test func smallTalkIsNotAGap() {
+        #expect(KnowledgeRules.isSmallTalk("Thanks, that was really helpful!"))
+        #expect(KnowledgeRules.isSmallTalk("hello"))
+        #expect(!KnowledgeRules.isSmallTalk("thanks, and when is the deadline?"))
+    }
+}

@@ -152,3 +152,14 @@ import Testing
         #expect(Timestamp.parse("not a date") == nil)
     }
 }
+
+@Suite struct RouteSpecificityTests {
+    @Test func aLiteralSegmentBeatsAParameter() throws {
+        let r = try Roles()
+        let assistant = try #require(r.app.send("POST", "/api/assistants", json: assistantBody, token: r.editor).json["id"] as? String)
+        let wrongMethod = r.app.send("GET", "/api/assistants/\(assistant)/knowledge/import", token: r.editor)
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.header("Allow") == "POST")
+        #expect(r.app.send("GET", "/api/assistants/\(assistant)/knowledge/kb_x", token: r.editor).status == 404)
+    }
+}

@@ -1,7 +1,7 @@
 import Foundation
 
 /// How questions are compared: by their content words. Lowercase, split on anything but letters and
-/// digits, drop stop words, strip common English endings ("deadlines" and "deadline" meet).
+/// digits, drop stop words, strip common English endings (see `stem`).
 public enum KnowledgeRules {
     /// A pending gap asked this many times becomes medium, then high priority.
     public static let mediumPriorityAt = 2
@@ -38,12 +38,25 @@ public enum KnowledgeRules {
             .filter { !stopWords.contains($0) }
     }
 
+    /// A light English stemmer: plurals, -ing/-ed, and a final e, so that "deadlines"/"deadline" and
+    /// "closing"/"closes"/"closed"/"close" meet. Words of three letters or fewer stay as they are.
     public static func stem(_ word: String) -> String {
-        for suffix in ["ingly", "ing", "edly", "ed", "ies", "es", "s", "ly"] where word.count > suffix.count + 2 && word.hasSuffix(suffix) {
-            let root = String(word.dropLast(suffix.count))
-            return suffix == "ies" ? root + "y" : root
+        var w = word
+        guard w.count > 3 else { return w }
+        if w.count > 4 && w.hasSuffix("ies") {
+            w = String(w.dropLast(3)) + "y"
+        } else if w.count > 4 && w.hasSuffix("es") && ["s", "x", "z", "ch", "sh"].contains(where: { w.dropLast(2).hasSuffix($0) }) {
+            w = String(w.dropLast(2))
+        } else if w.hasSuffix("s") && !w.hasSuffix("ss") && !w.hasSuffix("us") && !w.hasSuffix("is") {
+            w = String(w.dropLast())
         }
-        return word
+        for suffix in ["ing", "ed"] where w.count > suffix.count + 2 && w.hasSuffix(suffix) {
+            w = String(w.dropLast(suffix.count))
+            if w.hasSuffix("i") { w = String(w.dropLast()) + "y" }
+            break
+        }
+        if w.count > 3 && w.hasSuffix("e") { w = String(w.dropLast()) }
+        return w
     }
 
     public static func stems(_ text: String) -> Set<String> { Set(words(text).map(stem)) }
@@ -54,11 +67,13 @@ public enum KnowledgeRules {
         return key.isEmpty ? question.lowercased().trimmingCharacters(in: .whitespacesAndNewlines) : key
     }
 
-    /// An FTS5 query matching any of the content words (each quoted, so no word is read as syntax).
-    public static func matchQuery(_ question: String) -> String? {
-        let terms = Array(Set(words(question))).sorted().prefix(32)
-        guard !terms.isEmpty else { return nil }
-        return terms.map { "\"\($0.replacingOccurrences(of: "\"", with: ""))\"" }.joined(separator: " OR ")
+    /// What is indexed for a text, and searched for a question: its content stems, space-separated.
+    public static func searchText(_ text: String) -> String { words(text).map(stem).joined(separator: " ") }
+
+    /// A question's search terms: its distinct content stems, at most 32. Only letters and digits, so a
+    /// term can never be read as FTS5 query syntax.
+    public static func searchTerms(_ question: String) -> [String] {
+        Array(Array(stems(question)).sorted().prefix(32))
     }
 
     /// Share of the question's content stems that appear in the entry.

@@ -71,12 +71,10 @@ enum ChatRoutes {
             try context.chats.startConversation(conversation, messages: opening + [userMessage])
         }
 
-        var knowledge: [KnowledgeEntry] = []
-        var coverage = 0.0
-        if let match = KnowledgeRules.matchQuery(message) {
-            knowledge = try context.chats.searchKnowledge(assistantId: assistant.id, match: match, limit: 3)
-            coverage = knowledge.first.map { KnowledgeRules.coverage(of: message, by: $0) } ?? 0
-        }
+        let knowledge: [KnowledgeEntry]
+        let coverage: Double
+        knowledge = try context.chats.searchKnowledge(assistantId: assistant.id, terms: KnowledgeRules.searchTerms(message), limit: 3)
+        coverage = knowledge.first.map { KnowledgeRules.coverage(of: message, by: $0) } ?? 0
         let turn = ChatTurn(
             assistant: assistant, config: config,
             history: Array(history.filter { $0.role != .error }.suffix(context.config.chatHistoryMessages)),
@@ -91,6 +89,8 @@ enum ChatRoutes {
                 conversationId: conversation.id,
                 [ConversationMessage(role: .error, content: "The assistant could not answer: \(error)", createdAt: Timestamp.format(context.now))],
                 now: context.now, cost: nil, unanswered: 1, providerChatId: nil)
+            // "Nothing was changed" would be wrong here: the user's message is saved.
+            if case ProviderError.failed(let why) = error { throw LLMError.failed("voice platform chat: \(why)") }
             throw error
         }
         if reply.unanswered {
@@ -121,6 +121,30 @@ enum ChatRoutes {
         let resolution: String?
         let cost: Double?
         let messages: [Message]
+
+        /// Every field present, null when unknown (the contract lists them all as required).
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(assistantId, forKey: .assistantId)
+            try c.encode(channel, forKey: .channel)
+            try c.encode(status, forKey: .status)
+            try c.encode(startedAt, forKey: .startedAt)
+            try c.encode(endedAt, forKey: .endedAt)
+            try c.encode(endedReason, forKey: .endedReason)
+            try c.encode(durationSeconds, forKey: .durationSeconds)
+            try c.encode(summary, forKey: .summary)
+            try c.encode(successEvaluation, forKey: .successEvaluation)
+            try c.encode(sentiment, forKey: .sentiment)
+            try c.encode(resolution, forKey: .resolution)
+            try c.encode(cost, forKey: .cost)
+            try c.encode(messages, forKey: .messages)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, assistantId, channel, status, startedAt, endedAt, endedReason, durationSeconds, summary
+            case successEvaluation, sentiment, resolution, cost, messages
+        }
     }
 
     static func conversationJSON(_ c: ConversationRecord, _ messages: [ConversationMessage]) -> ConversationJSON {

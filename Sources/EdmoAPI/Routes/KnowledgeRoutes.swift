@@ -5,7 +5,7 @@ enum KnowledgeRoutes {
     struct EntryBody: Decodable {
         let title: String
         let content: String
-        let questions: [String]?
+        let questions: Patch<[String]>
     }
 
     struct EntryPatch: Decodable {
@@ -57,7 +57,7 @@ enum KnowledgeRoutes {
     }
 
     static func make(_ body: EntryBody, _ principal: Principal, _ assistant: DocumentRecord, _ context: AppContext, field: String = "") throws -> KnowledgeEntry {
-        let questions = body.questions ?? []
+        let questions = try body.questions.required(field + "questions") ?? []
         try validate(title: body.title, content: body.content, questions: questions, field: field)
         let now = Timestamp.format(context.now)
         return KnowledgeEntry(

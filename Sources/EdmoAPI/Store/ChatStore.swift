@@ -83,8 +83,8 @@ public protocol ChatStore: Sendable {
     func insertKnowledge(_ entries: [KnowledgeEntry]) throws
     func updateKnowledge(_ entry: KnowledgeEntry) throws
     func deleteKnowledge(orgId: String, assistantId: String, id: String) throws
-    /// Full-text search (FTS5 `MATCH` syntax), best first by bm25.
-    func searchKnowledge(assistantId: String, match: String, limit: Int) throws -> [KnowledgeEntry]
+    /// Entries holding any of the search terms (see `KnowledgeRules.searchTerms`), best first by bm25.
+    func searchKnowledge(assistantId: String, terms: [String], limit: Int) throws -> [KnowledgeEntry]
 
     /// Records an unanswered question: a new pending gap, or one more occurrence of the same one.
     func recordGap(orgId: String, assistantId: String, question: String, normalized: String, newId: String, now: Date) throws -> KnowledgeGap

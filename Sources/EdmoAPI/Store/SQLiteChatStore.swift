@@ -47,8 +47,15 @@ public struct SQLiteChatStore: ChatStore {
 
     static func insert(_ db: GRDB.Database, _ e: KnowledgeEntry) throws {
         try db.execute(
-            sql: "INSERT INTO knowledge_entries (\(entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [e.id, e.orgId, e.assistantId, e.title, e.content, e.questions.joined(separator: "\n"), e.createdAt, e.updatedAt])
+            sql: """
+                INSERT INTO knowledge_entries (\(entryColumns), search_title, search_content, search_questions)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                e.id, e.orgId, e.assistantId, e.title, e.content, e.questions.joined(separator: "\n"), e.createdAt, e.updatedAt,
+                KnowledgeRules.searchText(e.title), KnowledgeRules.searchText(e.content),
+                KnowledgeRules.searchText(e.questions.joined(separator: " ")),
+            ])
     }
 
     public func insertKnowledge(_ entries: [KnowledgeEntry]) throws {
@@ -61,10 +68,15 @@ public struct SQLiteChatStore: ChatStore {
         try pool.write { db in
             try db.execute(
                 sql: """
-                    UPDATE knowledge_entries SET title = ?, content = ?, questions = ?, updated_at = ?
+                    UPDATE knowledge_entries SET title = ?, content = ?, questions = ?, updated_at = ?,
+                        search_title = ?, search_content = ?, search_questions = ?
                     WHERE id = ? AND org_id = ? AND assistant_id = ?
                     """,
-                arguments: [e.title, e.content, e.questions.joined(separator: "\n"), e.updatedAt, e.id, e.orgId, e.assistantId])
+                arguments: [
+                    e.title, e.content, e.questions.joined(separator: "\n"), e.updatedAt,
+                    KnowledgeRules.searchText(e.title), KnowledgeRules.searchText(e.content),
+                    KnowledgeRules.searchText(e.questions.joined(separator: " ")), e.id, e.orgId, e.assistantId,
+                ])
             guard db.changesCount == 1 else { throw StoreError.notFound("Knowledge entry") }
         }
     }
@@ -78,17 +90,33 @@ public struct SQLiteChatStore: ChatStore {
         }
     }
 
-    public func searchKnowledge(assistantId: String, match: String, limit: Int) throws -> [KnowledgeEntry] {
-        try database.read { db in
+    public func searchKnowledge(assistantId: String, terms: [String], limit: Int) throws -> [KnowledgeEntry] {
+        guard !terms.isEmpty else { return [] }
+        return try database.read { db in
+            let total = try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT COUNT(*) FROM knowledge_entries WHERE assistant_id = ?"), arguments: [assistantId]) ?? 0
+            let placeholders = Array(repeating: "?", count: terms.count).joined(separator: ", ")
+            let counts = Dictionary(
+                try Row.fetchAll(db, sql: "SELECT term, doc FROM knowledge_terms WHERE term IN (\(placeholders))", arguments: StatementArguments(terms))
+                    .map { ($0["term"] as String, $0["doc"] as Int) },
+                uniquingKeysWith: max)
+            let known = terms.filter { counts[$0] != nil }
+            guard !known.isEmpty else { return [] }
+            // Scoring every entry that holds a very common term is the slow part of a search and tells
+            // entries apart least: leave such terms out, unless nothing else is left.
+            let common = max(50, total / 5)
+            var chosen = known.filter { counts[$0]! <= common }
+            if chosen.isEmpty { chosen = [known.min { counts[$0]! < counts[$1]! }!] }
+            let match = chosen.map { "\"\($0)\"" }.joined(separator: " OR ")
             // Title and alternative questions weigh more than the body.
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT e.id, e.org_id, e.assistant_id, e.title, e.content, e.questions, e.created_at, e.updated_at
-                    FROM knowledge_fts f JOIN knowledge_entries e ON e.rowid = f.rowid
-                    WHERE knowledge_fts MATCH ? AND e.assistant_id = ?
-                    ORDER BY bm25(knowledge_fts, 4.0, 1.0, 3.0) LIMIT ?
-                    """,
+            return try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT e.id, e.org_id, e.assistant_id, e.title, e.content, e.questions, e.created_at, e.updated_at
+                        FROM knowledge_fts f JOIN knowledge_entries e ON e.rowid = f.rowid
+                        WHERE knowledge_fts MATCH ? AND e.assistant_id = ?
+                        ORDER BY bm25(knowledge_fts, 4.0, 1.0, 3.0) LIMIT ?
+                        """),
                 arguments: [match, assistantId, limit]
             ).map(Self.entry)
         }
