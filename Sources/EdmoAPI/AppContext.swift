@@ -8,6 +8,7 @@ public struct AppContext: Sendable {
     public var accounts: any AccountStore
     public var resources: any ResourceStore
     public var chats: any ChatStore
+    public var analytics: any AnalyticsStore
     /// The voice platform when `EDMO_PROVIDER=vapi`; nil in local mode.
     public var platform: VoicePlatform?
     /// Seals stored credentials; nil for commands started without EDMO_SECRET_KEY (migrate, users).
@@ -28,6 +29,7 @@ public struct AppContext: Sendable {
         self.accounts = SQLiteAccountStore(database: database)
         self.resources = SQLiteResourceStore(database: database)
         self.chats = SQLiteChatStore(database: database)
+        self.analytics = SQLiteAnalyticsStore(database: database)
         if config.provider == .vapi, let url = config.providerURL, let key = config.providerAPIKey {
             var http = HTTPClient()
             http.totalTimeout = TimeInterval(config.providerTimeoutSeconds)

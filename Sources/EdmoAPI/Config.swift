@@ -25,6 +25,7 @@ public struct Config: Sendable {
     public var chatIdleSeconds: Int = 1800
     public var chatMaxMessageChars: Int = 4000
     public var chatHistoryMessages: Int = 20
+    public var minutesSavedPerResolved: Int = 5
     public var workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount
     public var maxBodyBytes: Int = 1 << 20
     public var sessionIdleSeconds: Int = 86_400
@@ -83,6 +84,7 @@ public struct Config: Sendable {
             }
         }
         try integer(env, "EDMO_LLM_TIMEOUT_SECONDS", 1...600) { config.llmTimeoutSeconds = $0 }
+        try integer(env, "EDMO_MINUTES_SAVED_PER_RESOLVED", 0...600) { config.minutesSavedPerResolved = $0 }
         try integer(env, "EDMO_CHAT_IDLE_SECONDS", 60...86_400) { config.chatIdleSeconds = $0 }
         try integer(env, "EDMO_CHAT_MAX_MESSAGE_CHARS", 100...100_000) { config.chatMaxMessageChars = $0 }
         try integer(env, "EDMO_CHAT_HISTORY_MESSAGES", 2...200) { config.chatHistoryMessages = $0 }

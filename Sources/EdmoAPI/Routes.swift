@@ -30,6 +30,13 @@ public enum Routes {
         Route("GET", "/api/chat/{chatId}", ChatRoutes.get),
         Route("POST", "/api/chat/{chatId}/end", ChatRoutes.end),
 
+        Route("GET", "/api/analytics", AnalyticsRoutes.overview),
+        Route("GET", "/api/analytics/{conversationId}", AnalyticsRoutes.detail),
+        Route("GET", "/api/analytics-keys", AnalyticsKeyRoutes.list),
+        Route("POST", "/api/analytics-keys", AnalyticsKeyRoutes.create),
+        Route("DELETE", "/api/analytics-keys/{id}", AnalyticsKeyRoutes.revoke),
+        Route("POST", "/api/webhooks/provider", WebhookRoutes.provider),
+
         Route("GET", "/api/tools", ToolRoutes.list),
         Route("POST", "/api/tools", ToolRoutes.create),
         Route("GET", "/api/tools/{id}", ToolRoutes.get),

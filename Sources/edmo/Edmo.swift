@@ -7,7 +7,7 @@ import Foundation
 struct Edmo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The Edmo Agent Builder API: a FastCGI responder over SQLite.",
-        subcommands: [Serve.self, Migrate.self, Users.self],
+        subcommands: [Serve.self, Migrate.self, Users.self, AnalyticsCommand.self, ImportCalls.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -46,3 +46,17 @@ public enum Tokens {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension Tokens {
+    /// HMAC-SHA256 of `message` under `key`, hex.
+    public static func hmacSHA256Hex(key: String, message: [UInt8]) -> String {
+        ensureSodium()
+        var state = crypto_auth_hmacsha256_state()
+        let keyBytes = Array(key.utf8)
+        crypto_auth_hmacsha256_init(&state, keyBytes, keyBytes.count)
+        crypto_auth_hmacsha256_update(&state, message, UInt64(message.count))
+        var out = [UInt8](repeating: 0, count: Int(crypto_auth_hmacsha256_BYTES))
+        crypto_auth_hmacsha256_final(&state, &out)
+        return hex(out)
+    }
+}

@@ -57,6 +57,13 @@ public struct ConversationRecord: Sendable, Equatable {
     public var unanswered: Int
     public var createdAt: String
     public var updatedAt: String
+    /// Provider calls: when the report was sent (an older or repeated report changes nothing).
+    public var reportedAt: String? = nil
+
+    /// The UTC day it counts on in analytics.
+    public var day: String { String(createdAt.prefix(10)) }
+    /// Counted in analytics: ended and analysed.
+    public var isCounted: Bool { status == "ended" && sentiment != nil && resolution != nil }
 }
 
 public struct ConversationMessage: Sendable, Equatable {

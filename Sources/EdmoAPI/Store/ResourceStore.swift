@@ -31,6 +31,10 @@ public struct PhoneNumberRecord: Sendable, Equatable {
     public var updatedAt: String
 }
 
+public enum OwnedKind: String, Sendable {
+    case assistants, phoneNumbers = "phone_numbers"
+}
+
 public enum SecretChange: Sendable {
     case keep, clear, set([UInt8])
 }
@@ -66,6 +70,10 @@ public protocol ResourceStore: Sendable {
     func insertPhoneNumber(_ record: PhoneNumberRecord, completing operation: String?) throws
     func updatePhoneNumber(_ record: PhoneNumberRecord, completing operation: String?) throws
     func deletePhoneNumber(orgId: String, id: String, completing operation: String?) throws
+
+    /// Which organisation an assistant or phone number (local or platform id) belongs to, across all orgs:
+    /// for webhooks, which name no organisation.
+    func owner(_ kind: OwnedKind, id: String) throws -> (orgId: String, localId: String)?
 
     func beginOperation(_ operation: ProviderOperation) throws
     func endOperation(id: String) throws

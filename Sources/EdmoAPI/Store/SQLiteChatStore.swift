@@ -201,7 +201,8 @@ public struct SQLiteChatStore: ChatStore {
     static let conversationColumns = """
         id, org_id, assistant_id, phone_number_id, channel, type, status, ended_reason, started_at, ended_at,
         last_activity_at, duration_seconds, sentiment, resolution, summary, success_evaluation, transcript,
-        recording_url, stereo_recording_url, customer_number, cost, provider_chat_id, unanswered, created_at, updated_at
+        recording_url, stereo_recording_url, customer_number, cost, provider_chat_id, unanswered, created_at, updated_at,
+        reported_at, day
         """
 
     static func conversation(_ row: Row) -> ConversationRecord {
@@ -213,7 +214,20 @@ public struct SQLiteChatStore: ChatStore {
             summary: row["summary"], successEvaluation: row["success_evaluation"], transcript: row["transcript"],
             recordingUrl: row["recording_url"], stereoRecordingUrl: row["stereo_recording_url"],
             customerNumber: row["customer_number"], cost: row["cost"], providerChatId: row["provider_chat_id"],
-            unanswered: row["unanswered"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+            unanswered: row["unanswered"], createdAt: row["created_at"], updatedAt: row["updated_at"],
+            reportedAt: row["reported_at"])
+    }
+
+    static func insertConversation(_ db: GRDB.Database, _ c: ConversationRecord) throws {
+        try db.execute(
+            sql: "INSERT INTO conversations (\(conversationColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [
+                c.id, c.orgId, c.assistantId, c.phoneNumberId, c.channel, c.type, c.status, c.endedReason, c.startedAt,
+                c.endedAt, c.lastActivityAt, c.durationSeconds, c.sentiment, c.resolution, c.summary, c.successEvaluation,
+                c.transcript, c.recordingUrl, c.stereoRecordingUrl, c.customerNumber, c.cost, c.providerChatId,
+                c.unanswered, c.createdAt, c.updatedAt, c.reportedAt, c.day,
+            ])
+        try AnalyticsRollup.apply(db, c, sign: 1)
     }
 
     public func conversation(orgId: String, id: String) throws -> ConversationRecord? {
@@ -248,14 +262,7 @@ public struct SQLiteChatStore: ChatStore {
 
     public func startConversation(_ c: ConversationRecord, messages: [ConversationMessage]) throws {
         try pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO conversations (\(Self.conversationColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                arguments: [
-                    c.id, c.orgId, c.assistantId, c.phoneNumberId, c.channel, c.type, c.status, c.endedReason, c.startedAt,
-                    c.endedAt, c.lastActivityAt, c.durationSeconds, c.sentiment, c.resolution, c.summary, c.successEvaluation,
-                    c.transcript, c.recordingUrl, c.stereoRecordingUrl, c.customerNumber, c.cost, c.providerChatId,
-                    c.unanswered, c.createdAt, c.updatedAt,
-                ])
+            try Self.insertConversation(db, c)
             try Self.append(db, c.id, messages)
         }
     }
@@ -266,10 +273,16 @@ public struct SQLiteChatStore: ChatStore {
     ) throws {
         try pool.write { db in
             let stamp = Timestamp.format(now)
+            // A new turn reopens an ended chat: it leaves the analytics until it ends again.
+            if let current = try Row.fetchOne(
+                db, sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?", arguments: [conversationId]
+            ).map(Self.conversation), current.isCounted {
+                try AnalyticsRollup.apply(db, current, sign: -1)
+            }
             try db.execute(
                 sql: """
                     UPDATE conversations SET last_activity_at = ?, updated_at = ?, status = 'in-progress',
-                        ended_at = NULL, ended_reason = NULL,
+                        ended_at = NULL, ended_reason = NULL, sentiment = NULL, resolution = NULL,
                         cost = CASE WHEN ? IS NULL THEN cost ELSE COALESCE(cost, 0) + ? END,
                         unanswered = unanswered + ?, provider_chat_id = COALESCE(?, provider_chat_id)
                     WHERE id = ?
@@ -301,6 +314,12 @@ public struct SQLiteChatStore: ChatStore {
                     outcome.summary, outcome.successEvaluation, outcome.sentiment, outcome.resolution, transcript,
                     Timestamp.format(now), id,
                 ])
+            if c.isCounted { try AnalyticsRollup.apply(db, c, sign: -1) }
+            if let ended = try Row.fetchOne(
+                db, sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?", arguments: [id]
+            ).map(Self.conversation) {
+                try AnalyticsRollup.apply(db, ended, sign: 1)
+            }
         }
     }
 

@@ -162,6 +162,15 @@ public struct SQLiteResourceStore: ResourceStore {
         }
     }
 
+    public func owner(_ kind: OwnedKind, id: String) throws -> (orgId: String, localId: String)? {
+        try database.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT org_id, id FROM \(kind.rawValue) WHERE id = ? OR provider_id = ? ORDER BY id = ? DESC LIMIT 1",
+                arguments: [id, id, id]
+            ).map { ($0["org_id"], $0["id"]) }
+        }
+    }
+
     // MARK: provider operations
 
     static func complete(_ db: GRDB.Database, _ operation: String?) throws {

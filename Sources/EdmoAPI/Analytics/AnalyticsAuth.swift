@@ -1,0 +1,17 @@
+import Foundation
+
+/// The `X-API-Key` of reporting tools: the deployment's `ANALYTICS_API_KEY` (all organisations; compared in
+/// constant time) or a per-organisation key (stored as a SHA-256). 401 without a valid key, 403 for a
+/// revoked one.
+enum AnalyticsAuth {
+    /// nil: the deployment key, every organisation; otherwise the key's organisation.
+    static func scope(_ request: Request, _ context: AppContext) throws -> String? {
+        guard let key = request.header("x-api-key"), !key.isEmpty, key.utf8.count <= 200 else {
+            throw APIError(401, "Missing API key: send it in the X-API-Key header")
+        }
+        if let deployment = context.config.analyticsAPIKey, Tokens.constantTimeEqual(key, deployment) { return nil }
+        guard let stored = try context.analytics.key(hash: Tokens.sha256Hex(key)) else { throw APIError(401, "Invalid API key") }
+        guard stored.revokedAt == nil else { throw APIError(403, "This API key has been revoked") }
+        return stored.orgId
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// /api/analytics-keys (addition): ADMINs make API keys that read their own organisation's analytics.
+/// A key is shown once, at creation; only its SHA-256 is stored. DELETE revokes it (403 from then on).
+enum AnalyticsKeyRoutes {
+    struct CreateBody: Decodable { let name: String? }
+
+    struct KeyJSON: Encodable {
+        let id, prefix, createdAt: String
+        let name, revokedAt: String?
+        /// Only in the answer to POST.
+        let key: String?
+        init(_ k: AnalyticsKey, key: String? = nil) {
+            id = k.id; prefix = k.prefix; createdAt = k.createdAt; name = k.name; revokedAt = k.revokedAt; self.key = key
+        }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id); try c.encode(name, forKey: .name); try c.encode(prefix, forKey: .prefix)
+            try c.encode(createdAt, forKey: .createdAt); try c.encode(revokedAt, forKey: .revokedAt)
+            try c.encodeIfPresent(key, forKey: .key)
+        }
+        enum CodingKeys: String, CodingKey { case id, name, prefix, createdAt, revokedAt, key }
+    }
+
+    static func list(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.users, .read, request, context)
+        return try Response.json(try context.analytics.keys(orgId: principal.orgId).map { KeyJSON($0) })
+    }
+
+    static func create(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.users, .write, request, context)
+        let body = request.body.isEmpty ? CreateBody(name: nil) : try JSON.decode(CreateBody.self, from: request)
+        try Validate.text(body.name, field: "name", max: 200)
+        let secret = "edmo_ak_" + Tokens.randomHex(bytes: 24)
+        let key = AnalyticsKey(
+            id: context.ids.next("ak"), orgId: principal.orgId, name: body.name, prefix: String(secret.prefix(12)),
+            createdAt: Timestamp.format(context.now), revokedAt: nil)
+        try context.analytics.createKey(key, hash: Tokens.sha256Hex(secret))
+        return try Response.json(KeyJSON(key, key: secret), status: 201)
+    }
+
+    static func revoke(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.users, .write, request, context)
+        try context.analytics.revokeKey(orgId: principal.orgId, id: request.param("id"), now: context.now)
+        return try Response.json(SuccessJSON())
+    }
+}

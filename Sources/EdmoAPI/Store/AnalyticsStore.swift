@@ -1,0 +1,66 @@
+import Foundation
+
+/// The filters of `GET /api/analytics`; nil means all.
+public struct AnalyticsFilter: Sendable, Equatable {
+    /// nil: the whole deployment (the ANALYTICS_API_KEY key).
+    public var orgId: String?
+    /// First day counted, `YYYY-MM-DD` (UTC).
+    public var fromDay: String
+    public var channel: String?
+    public var sentiment: String?
+    public var resolution: String?
+    public var assistantId: String?
+    public var phoneNumberId: String?
+
+    public init(orgId: String?, fromDay: String, channel: String? = nil, sentiment: String? = nil, resolution: String? = nil,
+                assistantId: String? = nil, phoneNumberId: String? = nil) {
+        self.orgId = orgId; self.fromDay = fromDay; self.channel = channel; self.sentiment = sentiment
+        self.resolution = resolution; self.assistantId = assistantId; self.phoneNumberId = phoneNumberId
+    }
+}
+
+public struct AnalyticsCounts: Sendable, Equatable {
+    public var total = 0
+    public var resolved = 0
+    public var escalated = 0
+    public var failed = 0
+    public var durationSeconds = 0
+    public var web = 0
+    public var phone = 0
+    public init() {}
+}
+
+public struct AnalyticsKey: Sendable, Equatable {
+    public var id: String
+    public var orgId: String
+    public var name: String?
+    public var prefix: String
+    public var createdAt: String
+    public var revokedAt: String?
+}
+
+/// Analytics reads, per-org API keys, and provider call ingestion.
+public protocol AnalyticsStore: Sendable {
+    /// From the daily aggregates: cost grows with days and filter values, not with conversations.
+    func counts(_ filter: AnalyticsFilter) throws -> AnalyticsCounts
+    /// The same numbers by reading every matching conversation: the reference the aggregates must equal.
+    func recount(_ filter: AnalyticsFilter) throws -> AnalyticsCounts
+    /// Analysed conversations matching the filter, newest first.
+    func conversations(_ filter: AnalyticsFilter, limit: Int, offset: Int) throws -> [ConversationRecord]
+    func conversation(orgId: String?, id: String) throws -> ConversationRecord?
+    /// Pending knowledge gaps (all, and high priority).
+    func gapCounts(orgId: String?, assistantId: String?) throws -> (total: Int, high: Int)
+    /// Recomputes every aggregate from the conversations (`edmo analytics rebuild`).
+    func rebuildAggregates() throws
+
+    func createKey(_ key: AnalyticsKey, hash: String) throws
+    func keys(orgId: String) throws -> [AnalyticsKey]
+    func key(hash: String) throws -> AnalyticsKey?
+    func revokeKey(orgId: String, id: String, now: Date) throws
+
+    /// Creates or replaces a provider call's conversation (and its aggregates) unless the stored one was
+    /// reported at the same time or later. Returns whether anything changed.
+    func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage]) throws -> Bool
+    func importCursor(_ name: String) throws -> String?
+    func setImportCursor(_ name: String, _ cursor: String) throws
+}
