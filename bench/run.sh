@@ -153,6 +153,7 @@ wait_for_socket "$tmp/hello.sock" "$hello_pid" "C hello"
 
 secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 export EDMO_DATABASE=$tmp/db.sqlite EDMO_SECRET_KEY=$secret EDMO_MIGRATIONS=$repo/migrations
+export ANALYTICS_API_KEY=bench-analytics-key EDMO_WEBHOOK_SECRET=bench-webhook-secret
 echo 'bench-password-1' | "$EDMO_BIN" users add --email bench@example.edu --role ADMIN --password-stdin \
     >"$tmp/users.log" 2>&1 || { cat "$tmp/users.log" >&2; die "edmo users add failed"; }
 "$EDMO_BIN" serve --socket "$tmp/edmo.sock" --socket-mode 666 --workers "$workers" 2>"$tmp/edmo.log" &
@@ -343,3 +344,47 @@ chat_line 8
 chat_line 1
 if awk -v p="$chat_p50" 'BEGIN { exit !(p < 15) }'; then met=MET; else met='NOT MET'; fi
 echo "target: chat turn p50 < 15 ms through nginx (one client): $met (p50 $chat_p50 ms)"
+
+# Analytics at scale: 10,000 then 1,000,000 analysed calls over 120 days (10 assistants, 5 numbers),
+# seeded straight into the database and aggregated with `edmo analytics rebuild`; then webhook ingestion.
+org_id=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT id FROM organizations').fetchone()[0])" "$EDMO_DATABASE")
+assistants=$(python3 -c "import sqlite3,sys; print(','.join(r[0] for r in sqlite3.connect(sys.argv[1]).execute('SELECT id FROM assistants LIMIT 10')))" "$EDMO_DATABASE")
+numbers=''
+for i in 1 2 3 4 5; do
+    n=$(curl -sS --fail -H "$auth" -H 'Content-Type: application/json' \
+        -d "{\"provider\":\"twilio\",\"twilioPhoneNumber\":\"+1786555010$i\",\"twilioAccountSid\":\"AC0123456789abcdef0123456789abcdef\",\"twilioAuthToken\":\"t\"}" \
+        "$base/api/phone-numbers" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || die "could not create phone number $i"
+    numbers+="${numbers:+,}$n"
+done
+analytics_line() {
+    local label=$1 conns=$2 out="$tmp/wrk-analytics-$1-$2.txt"
+    wrk -t1 -c"$conns" -d"${seconds}s" --latency -H "X-API-Key: bench-analytics-key" "$base/api/analytics?timeRangeDays=90" > "$out" 2>&1 \
+        || die "wrk failed on /api/analytics"
+    grep -q "Non-2xx" "$out" && { cat "$out" >&2; die "analytics failed under load"; }
+    a_p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+    a_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+    printf 'analytics 90 days (summary + 100 conversations), %s conversations, %s client(s): %.0f req/s, p50 %.2f ms, p99 %.2f ms\n' \
+        "$label" "$conns" "$(awk '/^Requests\/sec:/ { print $2 }' "$out")" "$a_p50" "$a_p99"
+}
+echo
+python3 "$repo/bench/seed_conversations.py" "$EDMO_DATABASE" 10000 120 "$org_id" "$assistants" "$numbers" 0
+"$EDMO_BIN" analytics rebuild >/dev/null
+analytics_line 10000 8
+analytics_line 10000 1
+small_p50=$a_p50
+python3 "$repo/bench/seed_conversations.py" "$EDMO_DATABASE" 990000 120 "$org_id" "$assistants" "$numbers" 10000
+"$EDMO_BIN" analytics rebuild >/dev/null
+analytics_line 1000000 8
+analytics_line 1000000 1
+if awk -v p="$a_p50" -v q="$a_p99" -v s="$small_p50" 'BEGIN { exit !(p < 20 && q < 50 && p <= 2 * s) }'; then met=MET; else met='NOT MET'; fi
+echo "target: analytics p50 < 20 ms, p99 < 50 ms at 1,000,000 (one client), p50 at most 2x that at 10,000: $met" \
+     "(p50 $a_p50 ms, p99 $a_p99 ms; $(awk -v p="$a_p50" -v s="$small_p50" 'BEGIN { printf "%.1f", p / s }')x)"
+
+BENCH_NOW=$(date -u +%Y-%m-%dT%H:%M:%S.000Z) BENCH_ASSISTANT=${assistants%%,*} \
+    wrk -t2 -c16 -d"${seconds}s" --latency -s "$repo/bench/webhook.lua" "$base" > "$tmp/wrk-webhook.txt" 2>&1 || die "wrk failed on webhooks"
+grep -q "Non-2xx" "$tmp/wrk-webhook.txt" && { cat "$tmp/wrk-webhook.txt" >&2; die "webhooks failed under load"; }
+wh_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$tmp/wrk-webhook.txt")
+stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT COUNT(*) FROM conversations WHERE id LIKE 'wh-%'\").fetchone()[0])" "$EDMO_DATABASE")
+printf 'webhook end-of-call reports, 16 clients: %.0f per second (%s stored, each its own synchronous=FULL commit)\n' "$wh_rps" "$stored"
+if awk -v r="$wh_rps" 'BEGIN { exit !(r >= 2000) }'; then met=MET; else met='NOT MET'; fi
+echo "target: webhook ingestion >= 2000 reports/s: $met ($(printf '%.0f' "$wh_rps")/s)"

@@ -86,7 +86,7 @@ CREATE TABLE conversations (
     created_at          TEXT NOT NULL,
     updated_at          TEXT NOT NULL
 );
-CREATE INDEX conversations_by_org ON conversations(org_id, created_at);
+CREATE INDEX conversations_by_org ON conversations(org_id, created_at, id);
 CREATE INDEX conversations_open ON conversations(status, last_activity_at);
 
 CREATE TABLE conversation_messages (

@@ -32,7 +32,7 @@ CREATE TABLE analytics_keys (
 -- Provider calls: when the report was sent (a resent or older report changes nothing) and the day it counts on.
 ALTER TABLE conversations ADD COLUMN reported_at TEXT;
 ALTER TABLE conversations ADD COLUMN day TEXT;
-CREATE INDEX conversations_by_time ON conversations(created_at);
+CREATE INDEX conversations_by_time ON conversations(created_at, id);
 
 CREATE TABLE import_state (
     name    TEXT PRIMARY KEY,

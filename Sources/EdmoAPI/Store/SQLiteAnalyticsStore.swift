@@ -11,15 +11,16 @@ enum AnalyticsRollup {
         guard c.isCounted, let sentiment = c.sentiment, let resolution = c.resolution else { return }
         let assistant = c.assistantId ?? none, number = c.phoneNumberId ?? none
         for (a, p) in [(assistant, number), (assistant, ""), ("", number), ("", "")] {
-            try db.execute(
+            // Cached: this runs four times for every conversation written.
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
                                                  conversations, duration_seconds)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT DO UPDATE SET conversations = conversations + excluded.conversations,
                                               duration_seconds = duration_seconds + excluded.duration_seconds
-                    """,
-                arguments: [a, p, c.day, c.orgId, c.channel, sentiment, resolution, sign, sign * c.durationSeconds])
+                    """
+            ).execute(arguments: [a, p, c.day, c.orgId, c.channel, sentiment, resolution, sign, sign * c.durationSeconds])
         }
         if sign < 0 {
             try db.execute(sql: "DELETE FROM analytics_daily WHERE conversations = 0 AND day = ? AND org_id = ?", arguments: [c.day, c.orgId])
@@ -41,7 +42,8 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
             parts.append("assistant_id = ?"); args += [f.assistantId ?? ""]
             parts.append("phone_number_id = ?"); args += [f.phoneNumberId ?? ""]
         } else {
-            parts.append("status = 'ended' AND sentiment IS NOT NULL AND resolution IS NOT NULL")
+            // `+status`: walk the (org, created_at, id) index newest first instead of the status index.
+            parts.append("+status = 'ended' AND sentiment IS NOT NULL AND resolution IS NOT NULL")
             if let a = f.assistantId { parts.append("assistant_id = ?"); args += [a] }
             if let p = f.phoneNumberId { parts.append("phone_number_id = ?"); args += [p] }
         }
@@ -180,7 +182,8 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage]) throws -> Bool {
         try pool.write { db in
             if let existing = try Row.fetchOne(
-                db, sql: "SELECT \(SQLiteChatStore.conversationColumns) FROM conversations WHERE id = ?", arguments: [record.id]
+                db.cachedStatement(sql: "SELECT \(SQLiteChatStore.conversationColumns) FROM conversations WHERE id = ?"),
+                arguments: [record.id]
             ).map(SQLiteChatStore.conversation) {
                 guard existing.orgId == record.orgId else { throw StoreError.conflict("This call id belongs to another organisation") }
                 if let stored = existing.reportedAt, let incoming = record.reportedAt, incoming <= stored { return false }

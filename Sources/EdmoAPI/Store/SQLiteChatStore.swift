@@ -219,8 +219,9 @@ public struct SQLiteChatStore: ChatStore {
     }
 
     static func insertConversation(_ db: GRDB.Database, _ c: ConversationRecord) throws {
-        try db.execute(
-            sql: "INSERT INTO conversations (\(conversationColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(
+            sql: "INSERT INTO conversations (\(conversationColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ).execute(
             arguments: [
                 c.id, c.orgId, c.assistantId, c.phoneNumberId, c.channel, c.type, c.status, c.endedReason, c.startedAt,
                 c.endedAt, c.lastActivityAt, c.durationSeconds, c.sentiment, c.resolution, c.summary, c.successEvaluation,
@@ -251,12 +252,13 @@ public struct SQLiteChatStore: ChatStore {
 
     static func append(_ db: GRDB.Database, _ conversationId: String, _ messages: [ConversationMessage]) throws {
         var seq = try Int.fetchOne(
-            db, sql: "SELECT COALESCE(MAX(seq), 0) FROM conversation_messages WHERE conversation_id = ?", arguments: [conversationId]) ?? 0
+            db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM conversation_messages WHERE conversation_id = ?"),
+            arguments: [conversationId]) ?? 0
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO conversation_messages (conversation_id, seq, role, content, created_at) VALUES (?, ?, ?, ?, ?)")
         for message in messages {
             seq += 1
-            try db.execute(
-                sql: "INSERT INTO conversation_messages (conversation_id, seq, role, content, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [conversationId, seq, message.role.rawValue, message.content, message.createdAt])
+            try insert.execute(arguments: [conversationId, seq, message.role.rawValue, message.content, message.createdAt])
         }
     }
 

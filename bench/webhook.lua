@@ -1,0 +1,18 @@
+-- wrk script: POST end-of-call reports, each for a new call id (so each is a durable insert).
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format([[{"message":{"type":"end-of-call-report","endedReason":"customer-ended-call","durationSeconds":95,
+"call":{"id":"wh-%s-%d","type":"inboundPhoneCall","createdAt":"%s","assistantId":"%s"},
+"analysis":{"summary":"Asked about fees.","successEvaluation":"true"},
+"artifact":{"transcript":"AI: Hi\nUser: Fees?","messages":[{"role":"bot","message":"Hi"},{"role":"user","message":"Fees?"}]}}}]],
+    tostring(tid), n, os.getenv("BENCH_NOW"), os.getenv("BENCH_ASSISTANT"))
+  return wrk.format("POST", "/api/webhooks/provider",
+    {["Content-Type"] = "application/json", ["X-Vapi-Secret"] = "bench-webhook-secret"}, body)
+end
