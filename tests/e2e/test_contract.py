@@ -2,14 +2,23 @@
 import os
 import subprocess
 
+import pytest
+
 from conftest import REPO
 
 # Grows as resources land. Logout is covered by test_auth_flow: fuzzing it would revoke the test's own session.
 IMPLEMENTED = (r"^/(auth/(login|me)|users(/\{id\})?|assistants(/\{id\}(/knowledge(/import|/\{entryId\})?)?)?"
-               r"|tools(/\{id\})?|phone-numbers(/\{id\})?|chat(/\{chatId\}(/end)?)?|knowledge-gaps(/\{id\}/resolve)?)$")
+               r"|tools(/\{id\})?|phone-numbers(/\{id\})?|chat(/\{chatId\}(/end)?)?|knowledge-gaps(/\{id\}/resolve)?"
+               r"|analytics(/\{conversationId\})?|analytics-keys(/\{id\})?|webhooks/provider)$")
 
 
-def test_schemathesis_finds_no_failures(stack):
+@pytest.fixture
+def contract_stack(fresh_stack):
+    return fresh_stack(env={"ANALYTICS_API_KEY": "contract-analytics-key", "EDMO_WEBHOOK_SECRET": "contract-webhook-secret"})
+
+
+def test_schemathesis_finds_no_failures(contract_stack):
+    stack = contract_stack
     token = stack.session().cookies["auth-token"]
     # Auth through the config file, so schemathesis knows which security scheme the cookie satisfies.
     with open(os.path.join(REPO, "tests", "e2e", "schemathesis.toml.in")) as f:

@@ -80,7 +80,10 @@ enum CallIngestion {
             customerNumber: (message["customer"]?["number"] ?? call["customer"]?["number"])?.stringValue,
             cost: number(message["cost"] ?? call["cost"]), providerChatId: nil, unanswered: 0,
             createdAt: Timestamp.format(createdAt), updatedAt: Timestamp.format(context.now),
-            reportedAt: (date(message["timestamp"]) ?? endedAt).map(Timestamp.format))
+            // When the report was made; without a timestamp, the call's own end, so a resent report still
+            // compares equal and changes nothing.
+            reportedAt: Timestamp.format(date(message["timestamp"]) ?? endedAt
+                ?? startedAt.map { $0.addingTimeInterval(duration ?? 0) } ?? createdAt))
         return Parsed(record: record, messages: messages)
     }
 

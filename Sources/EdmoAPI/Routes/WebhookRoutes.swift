@@ -16,7 +16,8 @@ enum WebhookRoutes {
         guard case .object? = try? JSONValue.parse(request.body), let message = try JSONValue.parse(request.body)["message"],
               case .object = message
         else { throw APIError.badRequest("Missing required field: message") }
-        guard message["type"]?.stringValue == "end-of-call-report" else { return try Response.json(Ack(received: true, stored: false)) }
+        guard let type = message["type"]?.stringValue else { throw APIError.badRequest("Missing required field: message.type") }
+        guard type == "end-of-call-report" else { return try Response.json(Ack(received: true, stored: false)) }
         guard let parsed = try CallIngestion.parse(message, context) else {
             context.log.info("end-of-call report for an unknown assistant and number ignored")
             return try Response.json(Ack(received: true, stored: false))
