@@ -220,6 +220,17 @@ struct AnalyticsSetup {
         #expect(s.analytics("channel=fax").status == 400)
     }
 
+    @Test func theDashboardReadsAnalyticsWithItsSessionCookie() throws {
+        let s = try fixture()
+        let viaCookie = s.r.app.send("GET", "/api/analytics?timeRangeDays=30", token: s.r.viewer)
+        #expect(viaCookie.status == 200)
+        #expect((viaCookie.json["summary"] as? [String: Any])?["totalConversations"] as? Int == 5)
+        #expect((s.r.app.send("GET", "/api/analytics?timeRangeDays=30", token: s.r.otherAdmin).json["summary"] as? [String: Any])?["totalConversations"] as? Int == 0)
+        #expect(s.r.app.send("GET", "/api/analytics/c1", token: s.r.viewer).status == 200)
+        #expect(s.r.app.send("GET", "/api/analytics/c1", token: s.r.otherAdmin).status == 404)
+        #expect(s.r.app.send("GET", "/api/analytics", token: "forged").status == 401)
+    }
+
     @Test func conversationDetail() throws {
         let s = try fixture()
         let detail = s.r.app.send("GET", "/api/analytics/c1", headers: ["x-api-key": AnalyticsSetup.deploymentKey])

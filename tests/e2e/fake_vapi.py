@@ -6,7 +6,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-COLLECTIONS = ("assistant", "tool", "phone-number", "credential")
+COLLECTIONS = ("assistant", "tool", "phone-number", "credential", "call")
 
 
 class FakeVapi:
@@ -53,6 +53,15 @@ class FakeVapi:
                     return self._answer(200, {})
                 if fake.mode == "garbage":
                     return self._answer(200, b"<html>not json</html>")
+                if parts == ["chat"] and method == "POST":
+                    reply = {"id": str(uuid.uuid4()), "assistantId": body["assistantId"],
+                             "output": [{"role": "assistant", "content": "Platform says: " + body["input"]}], "cost": 0.002}
+                    return self._answer(201, reply)
+                if parts == ["call"] and method == "GET":
+                    query = dict(p.split("=", 1) for p in _query.split("&") if "=" in p)
+                    after = query.get("createdAtGt", "").replace("%3A", ":")
+                    calls = sorted((c for c in fake.store["call"].values() if c["createdAt"] > after), key=lambda c: c["createdAt"])
+                    return self._answer(200, calls[: int(query.get("limit", 100))])
                 if not parts or parts[0] not in COLLECTIONS:
                     return self._answer(404, {"message": "Not Found"})
                 items = fake.store[parts[0]]

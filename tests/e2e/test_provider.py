@@ -130,3 +130,35 @@ def test_phone_numbers_on_the_platform(vapi):
     assert admin.delete(base + f"/phone-numbers/{imported.json()['id']}").status_code == 200
     assert imported.json()["providerId"] not in fake.store["phone-number"]
     assert TWILIO_TOKEN not in stack.log()
+
+
+def test_chat_goes_through_the_platform(vapi):
+    stack, fake, admin = vapi
+    assistant = admin.post(stack.base + "/api/assistants", json=ASSISTANT).json()
+    first = admin.post(stack.base + "/api/chat", json={"assistantId": assistant["id"], "message": "Hello there"})
+    assert first.status_code == 200, first.text
+    assert first.json()["message"] == "Platform says: Hello there" and first.json()["cost"] == 0.002
+    second = admin.post(stack.base + "/api/chat", json={"assistantId": assistant["id"], "message": "Again",
+                                                        "previousChatId": first.json()["chatId"]})
+    chats = fake.calls("POST", "/chat")
+    assert chats[0]["body"] == {"assistantId": assistant["providerId"], "input": "Hello there"}
+    assert chats[1]["body"]["previousChatId"]  # the platform's own chat id of the first turn
+    assert second.json()["chatId"] == first.json()["chatId"]
+
+
+def test_import_calls_backfills_resumably(vapi):
+    stack, fake, admin = vapi
+    assistant = admin.post(stack.base + "/api/assistants", json=ASSISTANT).json()
+    for i in range(5):
+        fake.store["call"][f"imp-{i}"] = {
+            "id": f"imp-{i}", "type": "outboundPhoneCall", "createdAt": f"2026-01-0{i + 1}T10:00:00.000Z",
+            "startedAt": f"2026-01-0{i + 1}T10:00:00.000Z", "endedAt": f"2026-01-0{i + 1}T10:01:00.000Z",
+            "assistantId": assistant["providerId"], "endedReason": "customer-ended-call",
+            "analysis": {"summary": "Imported.", "successEvaluation": "true"},
+            "artifact": {"messages": [{"role": "bot", "message": "Hi"}, {"role": "user", "message": "Thanks, great"}]}}
+    first = stack.edmo("import-calls", "--since", "2025-12-31")
+    assert "stored or updated 5 conversations" in first.stdout
+    again = stack.edmo("import-calls", "--since", "2025-12-31")
+    assert "stored or updated 0 conversations" in again.stdout  # resumes after the last call it saw
+    assert rows(stack, "SELECT COUNT(*), SUM(duration_seconds) FROM conversations WHERE id LIKE 'imp-%'") == [(5, 300)]
+    assert rows(stack, "SELECT sentiment FROM conversations WHERE id = 'imp-0'") == [("positive",)]
