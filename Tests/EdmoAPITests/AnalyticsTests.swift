@@ -266,3 +266,21 @@ struct AnalyticsSetup {
         #expect(AnalyticsFormat.duration(45) == "45s" && AnalyticsFormat.duration(200) == "3m 20s" && AnalyticsFormat.duration(3723) == "1h 2m 3s")
     }
 }
+
+@Suite struct GroupCommitTests {
+    @Test func concurrentReportsAreAllStoredAndCountedOnce() throws {
+        let s = try AnalyticsSetup()
+        let group = DispatchGroup()
+        for i in 0..<200 {
+            DispatchQueue.global().async(group: group) {
+                let body = callReport(id: "g\(i % 150)", assistant: s.assistantA, createdAt: "2024-01-01T08:00:00.000Z", seconds: 10)
+                _ = s.report(body)
+            }
+        }
+        group.wait()
+        let filter = AnalyticsFilter(orgId: nil, fromDay: "2023-12-01")
+        let counts = try s.r.app.context.analytics.counts(filter)
+        #expect(counts.total == 150)
+        #expect(counts == (try s.r.app.context.analytics.recount(filter)))
+    }
+}

@@ -8,6 +8,8 @@ public final class EdmoDatabase: Sendable {
     public let pool: DatabasePool
     let path: String
     private let readers: ThreadLocalReaders
+    /// Shares commits between concurrent writers that opt in (webhook reports).
+    let groupCommit: GroupCommit
 
     public init(path: String) throws {
         var config = Configuration()
@@ -18,6 +20,7 @@ public final class EdmoDatabase: Sendable {
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         self.path = path
         readers = ThreadLocalReaders()
+        groupCommit = GroupCommit(pool: pool)
     }
 
     /// Reads on this thread's own read-only connection. Each FastCGI worker thread keeps one, so the hot

@@ -180,7 +180,7 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     // MARK: provider calls
 
     public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage]) throws -> Bool {
-        try pool.write { db in
+        try database.groupCommit.write { db in
             if let existing = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(SQLiteChatStore.conversationColumns) FROM conversations WHERE id = ?"),
                 arguments: [record.id]
