@@ -69,3 +69,16 @@ extension KeyedDecodingContainer {
         contains(key) ? try Patch<V>(from: superDecoder(forKey: key)) : .absent
     }
 }
+
+/// An optional that encodes as `null` when absent (synthesized Encodable leaves nil keys out), for the
+/// fields the contract lists as required but nullable.
+@propertyWrapper
+public struct Nullable<Value: Encodable & Sendable>: Encodable, Sendable {
+    public var wrappedValue: Value?
+    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(wrappedValue)
+    }
+}

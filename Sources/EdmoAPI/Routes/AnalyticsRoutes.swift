@@ -5,16 +5,9 @@ enum AnalyticsRoutes {
     struct Meta: Encodable {
         let timeRangeDays: Int
         let channel, sentiment, resolution: String
-        let assistantId, phoneNumberId: String?
+        @Nullable var assistantId: String?
+        @Nullable var phoneNumberId: String?
         let totalConversationsReturned: Int
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(timeRangeDays, forKey: .timeRangeDays); try c.encode(channel, forKey: .channel)
-            try c.encode(sentiment, forKey: .sentiment); try c.encode(resolution, forKey: .resolution)
-            try c.encode(assistantId, forKey: .assistantId); try c.encode(phoneNumberId, forKey: .phoneNumberId)
-            try c.encode(totalConversationsReturned, forKey: .totalConversationsReturned)
-        }
-        enum CodingKeys: String, CodingKey { case timeRangeDays, channel, sentiment, resolution, assistantId, phoneNumberId, totalConversationsReturned }
     }
 
     struct Summary: Encodable {
@@ -26,22 +19,11 @@ enum AnalyticsRoutes {
         let knowledgeGaps: Gaps
     }
 
-    struct Customer: Encodable {
-        let number: String?
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(number, forKey: .number)
-        }
-        enum CodingKeys: String, CodingKey { case number }
-    }
+    struct Customer: Encodable { @Nullable var number: String? }
 
     struct Analysis: Encodable {
-        let summary, successEvaluation: String?
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(summary, forKey: .summary); try c.encode(successEvaluation, forKey: .successEvaluation)
-        }
-        enum CodingKeys: String, CodingKey { case summary, successEvaluation }
+        @Nullable var summary: String?
+        @Nullable var successEvaluation: String?
     }
 
     struct Conversation: Encodable {

@@ -2,13 +2,7 @@ import Foundation
 
 /// /api/assistants: the seed's Assistants operations. `{id}` is the local id or the platform's id.
 enum AssistantRoutes {
-    static let spec = DocumentSpec(
-        kind: .assistant, area: .agents, idPrefix: "asst", collection: "assistant",
-        canonicalize: { value in
-            let config = try value.decode(AssistantConfig.self)
-            try config.validate()
-            return try JSONValue(encoding: config)
-        })
+    static let spec = DocumentSpec(AssistantConfig.self, kind: .assistant, area: .agents, idPrefix: "asst", collection: "assistant")
 
     /// The fields the seed marks nullable; a null anywhere else in a create body is a 400. (The seed marks
     /// `firstMessageMode` nullable but its enum has no null, so OpenAPI 3.0 forbids null there.)

@@ -12,17 +12,8 @@ enum ChatRoutes {
     struct ChatResponse: Encodable {
         let message: String
         let chatId: String
-        let cost: Double?
+        @Nullable var cost: Double?
         let timestamp: String
-
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(message, forKey: .message)
-            try c.encode(chatId, forKey: .chatId)
-            try c.encode(cost, forKey: .cost)
-            try c.encode(timestamp, forKey: .timestamp)
-        }
-        enum CodingKeys: String, CodingKey { case message, chatId, cost, timestamp }
     }
 
     static func chat(_ request: Request, _ context: AppContext) throws -> Response {
@@ -105,46 +96,23 @@ enum ChatRoutes {
         return try Response.json(ChatResponse(message: reply.text, chatId: conversation.id, cost: reply.cost, timestamp: answeredAt))
     }
 
+    /// Every field present, null when unknown (the contract lists them all as required).
     struct ConversationJSON: Encodable {
         struct Message: Encodable { let role: String; let message: String; let time: String }
         let id: String
-        let assistantId: String?
+        @Nullable var assistantId: String?
         let channel: String
         let status: String
         let startedAt: String
-        let endedAt: String?
-        let endedReason: String?
+        @Nullable var endedAt: String?
+        @Nullable var endedReason: String?
         let durationSeconds: Int
-        let summary: String?
-        let successEvaluation: String?
-        let sentiment: String?
-        let resolution: String?
-        let cost: Double?
+        @Nullable var summary: String?
+        @Nullable var successEvaluation: String?
+        @Nullable var sentiment: String?
+        @Nullable var resolution: String?
+        @Nullable var cost: Double?
         let messages: [Message]
-
-        /// Every field present, null when unknown (the contract lists them all as required).
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(assistantId, forKey: .assistantId)
-            try c.encode(channel, forKey: .channel)
-            try c.encode(status, forKey: .status)
-            try c.encode(startedAt, forKey: .startedAt)
-            try c.encode(endedAt, forKey: .endedAt)
-            try c.encode(endedReason, forKey: .endedReason)
-            try c.encode(durationSeconds, forKey: .durationSeconds)
-            try c.encode(summary, forKey: .summary)
-            try c.encode(successEvaluation, forKey: .successEvaluation)
-            try c.encode(sentiment, forKey: .sentiment)
-            try c.encode(resolution, forKey: .resolution)
-            try c.encode(cost, forKey: .cost)
-            try c.encode(messages, forKey: .messages)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case id, assistantId, channel, status, startedAt, endedAt, endedReason, durationSeconds, summary
-            case successEvaluation, sentiment, resolution, cost, messages
-        }
     }
 
     static func conversationJSON(_ c: ConversationRecord, _ messages: [ConversationMessage]) -> ConversationJSON {

@@ -9,7 +9,27 @@ struct DocumentSpec: Sendable {
     let collection: String
     /// Decodes and validates a whole configuration; returns it in canonical form (known fields only).
     let canonicalize: @Sendable (JSONValue) throws -> JSONValue
+
+    init<Config: ValidatedConfig>(_ config: Config.Type, kind: DocumentKind, area: Area, idPrefix: String, collection: String) {
+        self.kind = kind
+        self.area = area
+        self.idPrefix = idPrefix
+        self.collection = collection
+        canonicalize = { value in
+            let decoded = try value.decode(Config.self)
+            try decoded.validate()
+            return try JSONValue(encoding: decoded)
+        }
+    }
 }
+
+/// A configuration model that checks the rules its types alone do not say.
+protocol ValidatedConfig: Codable {
+    func validate() throws
+}
+
+extension AssistantConfig: ValidatedConfig {}
+extension ToolConfig: ValidatedConfig {}
 
 /// A document as the routes see it: the client's configuration plus the fields the server owns.
 struct Document {

@@ -7,21 +7,13 @@ enum GapRoutes {
         let id, assistantId, question: String
         let occurrences: Int
         let priority, status: String
-        let resolvedEntryId: String?
+        @Nullable var resolvedEntryId: String?
         let createdAt, updatedAt: String
         init(_ g: KnowledgeGap) {
             id = g.id; assistantId = g.assistantId; question = g.question; occurrences = g.occurrences
             priority = g.priority; status = g.status; resolvedEntryId = g.resolvedEntryId
             createdAt = g.createdAt; updatedAt = g.updatedAt
         }
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id); try c.encode(assistantId, forKey: .assistantId); try c.encode(question, forKey: .question)
-            try c.encode(occurrences, forKey: .occurrences); try c.encode(priority, forKey: .priority); try c.encode(status, forKey: .status)
-            try c.encode(resolvedEntryId, forKey: .resolvedEntryId); try c.encode(createdAt, forKey: .createdAt)
-            try c.encode(updatedAt, forKey: .updatedAt)
-        }
-        enum CodingKeys: String, CodingKey { case id, assistantId, question, occurrences, priority, status, resolvedEntryId, createdAt, updatedAt }
     }
 
     struct ResolveBody: Decodable {

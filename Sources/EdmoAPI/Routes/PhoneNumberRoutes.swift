@@ -26,9 +26,9 @@ enum PhoneNumberRoutes {
         let id: String
         let provider: String
         let number: String
-        let assistantId: String?
-        let name: String?
-        let providerId: String?
+        @Nullable var assistantId: String?
+        @Nullable var name: String?
+        @Nullable var providerId: String?
         let createdAt: String
         let updatedAt: String
 
@@ -36,20 +36,6 @@ enum PhoneNumberRoutes {
             id = r.id; provider = r.provider; number = r.number; assistantId = r.assistantId; name = r.name
             providerId = r.providerId; createdAt = r.createdAt; updatedAt = r.updatedAt
         }
-
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(provider, forKey: .provider)
-            try c.encode(number, forKey: .number)
-            try c.encode(assistantId, forKey: .assistantId)
-            try c.encode(name, forKey: .name)
-            try c.encode(providerId, forKey: .providerId)
-            try c.encode(createdAt, forKey: .createdAt)
-            try c.encode(updatedAt, forKey: .updatedAt)
-        }
-
-        enum CodingKeys: String, CodingKey { case id, provider, number, assistantId, name, providerId, createdAt, updatedAt }
     }
 
     static func list(_ request: Request, _ context: AppContext) throws -> Response {

@@ -3,13 +3,7 @@ import Foundation
 /// /api/tools: the seed's Tools operations. The `provider` label is stored locally only; a function tool's
 /// `server.secret` goes to the platform, is stored sealed, and never appears in a response.
 enum ToolRoutes {
-    static let spec = DocumentSpec(
-        kind: .tool, area: .integrations, idPrefix: "tool", collection: "tool",
-        canonicalize: { value in
-            let config = try value.decode(ToolConfig.self)
-            try config.validate()
-            return try JSONValue(encoding: config)
-        })
+    static let spec = DocumentSpec(ToolConfig.self, kind: .tool, area: .integrations, idPrefix: "tool", collection: "tool")
 
     /// The fields the seed marks nullable; a null anywhere else in a create body is a 400.
     static let nullable: Set<String> = [
