@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 DEBIAN_PACKAGES := libfcgi-dev libfcgi-bin libsodium-dev libsqlite3-dev libcurl4-openssl-dev pkg-config \
-	nginx curl openssl wrk spawn-fcgi systemd python3 python3-pip
-PYTHON_PACKAGES := schemathesis==4.32.5 pytest requests openapi-spec-validator pyyaml
+	nginx curl openssl wrk spawn-fcgi systemd python3 python3-pip libjs-chart.js chromium chromium-driver
+PYTHON_PACKAGES := schemathesis==4.32.5 pytest requests openapi-spec-validator pyyaml selenium
 EDMO := .build/debug/edmo
 RUN_DIR ?= /tmp/edmo-run
 PORT ?= 8080
@@ -20,7 +20,7 @@ deps:
 		echo "installing: $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@python3 -c "import schemathesis, pytest, requests, openapi_spec_validator, yaml" 2>/dev/null || \
+	@python3 -c "import schemathesis, pytest, requests, openapi_spec_validator, yaml, selenium" 2>/dev/null || \
 		python3 -m pip install -q $(PYTHON_PACKAGES) 2>/dev/null || \
 		python3 -m pip install -q --break-system-packages $(PYTHON_PACKAGES)
 

@@ -43,9 +43,9 @@ class Stack:
         self.mode = mode
         self.dir = tempfile.mkdtemp(prefix="edmo-e2e-")
         os.chmod(self.dir, 0o755)
-        os.makedirs(os.path.join(self.dir, "web"))
-        with open(os.path.join(self.dir, "web", "index.html"), "w") as f:
-            f.write("<!doctype html><title>Edmo</title>")
+        # The repo's real dashboard, copied so nginx (workers run as nobody) can read it.
+        shutil.copytree(os.path.join(REPO, "web"), os.path.join(self.dir, "web"))
+        os.chmod(os.path.join(self.dir, "web"), 0o755)
         self.socket = os.path.join(self.dir, "edmo.sock")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
