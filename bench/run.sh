@@ -385,6 +385,6 @@ BENCH_NOW=$(date -u +%Y-%m-%dT%H:%M:%S.000Z) BENCH_ASSISTANT=${assistants%%,*} \
 grep -q "Non-2xx" "$tmp/wrk-webhook.txt" && { cat "$tmp/wrk-webhook.txt" >&2; die "webhooks failed under load"; }
 wh_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$tmp/wrk-webhook.txt")
 stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT COUNT(*) FROM conversations WHERE id LIKE 'wh-%'\").fetchone()[0])" "$EDMO_DATABASE")
-printf 'webhook end-of-call reports, 16 clients: %.0f per second (%s stored, each its own synchronous=FULL commit)\n' "$wh_rps" "$stored"
+printf 'webhook end-of-call reports, 16 clients: %.0f per second (%s stored, each durable before its answer: synchronous=FULL, group commit)\n' "$wh_rps" "$stored"
 if awk -v r="$wh_rps" 'BEGIN { exit !(r >= 2000) }'; then met=MET; else met='NOT MET'; fi
 echo "target: webhook ingestion >= 2000 reports/s: $met ($(printf '%.0f' "$wh_rps")/s)"

@@ -13,9 +13,9 @@ enum WebhookRoutes {
 
     static func provider(_ request: Request, _ context: AppContext) throws -> Response {
         try authenticate(request, context)
-        guard case .object? = try? JSONValue.parse(request.body), let message = try JSONValue.parse(request.body)["message"],
-              case .object = message
-        else { throw APIError.badRequest("Missing required field: message") }
+        guard let body = try? JSONValue.parse(request.body), let message = body["message"], case .object = message else {
+            throw APIError.badRequest("Missing required field: message")
+        }
         guard let type = message["type"]?.stringValue else { throw APIError.badRequest("Missing required field: message.type") }
         guard type == "end-of-call-report" else { return try Response.json(Ack(received: true, stored: false)) }
         guard let parsed = try CallIngestion.parse(message, context) else {
