@@ -70,6 +70,17 @@ struct Roles {
         #expect(r.app.send("DELETE", "/api/assistants/\(id)", token: r.editor).status == 404)
     }
 
+    @Test func backgroundSoundAndRecordingAreKept() throws {
+        let r = try Roles()
+        let body = #"{"model":{"provider":"openai","model":"m"},"voice":{},"backgroundSound":"office","recordingEnabled":false}"#
+        let a = r.app.send("POST", "/api/assistants", json: body, token: r.admin)
+        #expect(a.json["backgroundSound"] as? String == "office" && a.json["recordingEnabled"] as? Bool == false)
+        let id = try #require(a.json["id"] as? String)
+        let patched = r.app.send("PATCH", "/api/assistants/\(id)", json: #"{"backgroundSound":null,"recordingEnabled":true}"#, token: r.admin)
+        #expect(patched.json["backgroundSound"] == nil && patched.json["recordingEnabled"] as? Bool == true)
+        #expect(r.app.send("PATCH", "/api/assistants/\(id)", json: #"{"backgroundSound":"jungle"}"#, token: r.admin).error == "Invalid value for field: backgroundSound")
+    }
+
     @Test func serverOwnedFieldsAreNeverTakenFromTheBody() throws {
         let r = try Roles()
         let body = #"{"id":"mine","orgId":"org_x","createdAt":"1999-01-01T00:00:00.000Z","providerId":"p","model":{"provider":"openai","model":"m"},"voice":{}}"#

@@ -14,6 +14,11 @@ public struct AssistantConfig: Codable, Equatable, Sendable {
     public var endCallPhrases: [String]?
     public var metadata: [String: JSONValue]?
     public var maxDurationSeconds: Int?
+    /// Additions (Vapi-compatible): ambient sound on calls, and whether calls are recorded.
+    public var backgroundSound: BackgroundSound?
+    public var recordingEnabled: Bool?
+
+    public enum BackgroundSound: String, Codable, Sendable { case off, office }
 
     public enum FirstMessageMode: String, Codable, Sendable {
         case speaksFirst = "assistant-speaks-first"

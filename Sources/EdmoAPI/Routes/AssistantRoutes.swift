@@ -8,7 +8,7 @@ enum AssistantRoutes {
     /// `firstMessageMode` nullable but its enum has no null, so OpenAPI 3.0 forbids null there.)
     static let nullable: Set<String> = [
         "firstMessage", "transcriber.model", "voicemailMessage", "endCallMessage",
-        "endCallPhrases", "metadata", "metadata.*", "maxDurationSeconds",
+        "endCallPhrases", "metadata", "metadata.*", "maxDurationSeconds", "backgroundSound", "recordingEnabled",
     ]
 
     static func list(_ request: Request, _ context: AppContext) throws -> Response {
