@@ -33,6 +33,7 @@ public struct AppContext: Sendable {
         if config.provider == .vapi, let url = config.providerURL, let key = config.providerAPIKey {
             var http = HTTPClient()
             http.totalTimeout = TimeInterval(config.providerTimeoutSeconds)
+            http.allowPrivateNetworks = config.allowPrivateURLs
             self.platform = VoicePlatform(baseURL: url, apiKey: key, http: http)
         }
         self.secrets = config.secretKey.count == 32 ? SecretBox(key: config.secretKey) : nil
@@ -50,6 +51,7 @@ public struct AppContext: Sendable {
     func llm(for provider: AssistantConfig.ModelConfig.Provider) -> LLMClient? {
         var http = HTTPClient()
         http.totalTimeout = TimeInterval(config.llmTimeoutSeconds)
+        http.allowPrivateNetworks = config.allowPrivateURLs
         switch provider {
         case .openai:
             guard config.openAIKey != nil || config.openAIBaseURL != nil else { return nil }

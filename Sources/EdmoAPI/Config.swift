@@ -26,6 +26,8 @@ public struct Config: Sendable {
     public var chatMaxMessageChars: Int = 4000
     public var chatHistoryMessages: Int = 20
     public var minutesSavedPerResolved: Int = 5
+    /// Outbound requests and tool URLs may name this host or private networks (off by default: SSRF).
+    public var allowPrivateURLs = false
     public var workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount
     public var maxBodyBytes: Int = 1 << 20
     public var sessionIdleSeconds: Int = 86_400
@@ -74,6 +76,7 @@ public struct Config: Sendable {
                 throw ConfigError(description: "EDMO_PROVIDER_API_KEY is not set (required when EDMO_PROVIDER=vapi)")
             }
         }
+        config.allowPrivateURLs = ["1", "true", "yes"].contains(env["EDMO_ALLOW_PRIVATE_URLS"]?.lowercased() ?? "")
         config.openAIKey = nonEmpty(env["OPENAI_API_KEY"])
         config.openAIBaseURL = nonEmpty(env["OPENAI_BASE_URL"])
         config.anthropicKey = nonEmpty(env["ANTHROPIC_API_KEY"])

@@ -183,7 +183,7 @@ struct ChatSetup {
     @Test func openAIGetsTheModelSettingsPromptKnowledgeAndHistory() throws {
         let server = try OneShotServer(response: OneShotServer.http("200 OK", #"{"choices":[{"message":{"role":"assistant","content":"Applications close on March 1."}}]}"#))
         let s = try ChatSetup(
-            configure: { $0.openAIBaseURL = server.url + "/v1"; $0.openAIKey = "sk-test" },
+            configure: { $0.openAIBaseURL = server.url + "/v1"; $0.openAIKey = "sk-test"; $0.allowPrivateURLs = true },
             assistantJSON: #"{"model":{"provider":"openai","model":"gpt-4o-mini","temperature":0.3,"maxTokens":256,"messages":[{"role":"system","content":"You are the admissions assistant."}]},"voice":{},"firstMessage":"Hello!"}"#)
         let response = s.chat("When is the application deadline?")
         #expect(response.status == 200)
@@ -206,7 +206,7 @@ struct ChatSetup {
     @Test func anthropicGetsTheSystemPromptAndAlternatingTurns() throws {
         let server = try OneShotServer(response: OneShotServer.http("200 OK", #"{"content":[{"type":"text","text":"[[UNKNOWN]] I don't know that yet."}]}"#))
         let s = try ChatSetup(
-            configure: { $0.anthropicBaseURL = server.url; $0.anthropicKey = "ak-test" },
+            configure: { $0.anthropicBaseURL = server.url; $0.anthropicKey = "ak-test"; $0.allowPrivateURLs = true },
             assistantJSON: #"{"model":{"provider":"anthropic","model":"claude-3-5-haiku","temperature":0.5},"voice":{},"firstMessage":"Hello!"}"#)
         let response = s.chat("Do you have a pool?")
         #expect(response.json["message"] as? String == "I don't know that yet.")
@@ -223,9 +223,15 @@ struct ChatSetup {
         #expect(s.r.app.send("GET", "/api/knowledge-gaps", token: s.r.viewer).header("X-Total-Count") == "1")
     }
 
+    @Test func aModelOnThisHostIsRefusedUnlessAllowed() throws {
+        let server = try OneShotServer(response: OneShotServer.http("200 OK", #"{"choices":[{"message":{"content":"hi"}}]}"#))
+        let s = try ChatSetup(configure: { $0.openAIBaseURL = server.url; $0.openAIKey = "sk" })
+        #expect(s.chat("When is the application deadline?").status == 502)
+    }
+
     @Test func aModelFailureIs502AndTheMessageIsKept() throws {
         let server = try OneShotServer(response: OneShotServer.http("500 Internal Server Error", #"{"error":{"message":"overloaded"}}"#))
-        let s = try ChatSetup(configure: { $0.openAIBaseURL = server.url; $0.openAIKey = "sk" })
+        let s = try ChatSetup(configure: { $0.openAIBaseURL = server.url; $0.openAIKey = "sk"; $0.allowPrivateURLs = true })
         let response = s.chat("When is the application deadline?")
         #expect(response.status == 502)
         #expect(response.error == "The assistant's language model did not answer; your message was saved. Try again later.")

@@ -39,10 +39,37 @@ final class OneShotServer: Sendable {
     }
 }
 
+extension HTTPClient {
+    /// For the one-shot servers on 127.0.0.1.
+    static var local: HTTPClient {
+        var client = HTTPClient()
+        client.allowPrivateNetworks = true
+        return client
+    }
+}
+
 @Suite struct HTTPClientTests {
+    @Test func loopbackAndPrivateAddressesAreRefusedByDefault() throws {
+        let server = try OneShotServer(response: OneShotServer.http("200 OK", "{}"))
+        #expect(throws: HTTPClientError.privateAddress) { try HTTPClient().send(method: "GET", url: server.url) }
+        #expect(throws: HTTPClientError.privateAddress) { try HTTPClient().send(method: "GET", url: "http://169.254.169.254/latest/meta-data/") }
+        #expect(throws: HTTPClientError.privateAddress) { try HTTPClient().send(method: "GET", url: "http://localhost:9/") }
+        #expect(try HTTPClient.local.send(method: "GET", url: server.url).status == 200)
+    }
+
+    @Test func addressClassification() {
+        for host in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "0.0.0.0",
+                     "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "localhost", "api.localhost"] {
+            #expect(AddressGuard.isPrivateHost(host), "\(host)")
+        }
+        for host in ["8.8.8.8", "172.32.0.1", "1.1.1.1", "2606:4700::1111", "api.openai.com"] {
+            #expect(!AddressGuard.isPrivateHost(host), "\(host)")
+        }
+    }
+
     @Test func sendsTheRequestAndReadsTheAnswer() throws {
         let server = try OneShotServer(response: OneShotServer.http("201 Created", #"{"id":"a1"}"#))
-        let response = try HTTPClient().send(
+        let response = try HTTPClient.local.send(
             method: "POST", url: server.url + "/assistant", headers: ["Authorization: Bearer k1", "Content-Type: application/json"],
             body: Array(#"{"name":"x"}"#.utf8))
         #expect(response.status == 201)
@@ -55,45 +82,45 @@ final class OneShotServer: Sendable {
 
     @Test func redirectsAreNotFollowed() throws {
         let server = try OneShotServer(response: OneShotServer.http("302 Found", "", headers: "Location: http://169.254.169.254/\r\n"))
-        #expect(try HTTPClient().send(method: "GET", url: server.url + "/x").status == 302)
+        #expect(try HTTPClient.local.send(method: "GET", url: server.url + "/x").status == 302)
     }
 
     @Test func theResponseSizeIsCapped() throws {
         let server = try OneShotServer(response: OneShotServer.http("200 OK", String(repeating: "x", count: 100_000)))
-        var client = HTTPClient()
+        var client = HTTPClient.local
         client.maxResponseBytes = 10_000
         #expect(throws: HTTPClientError.responseTooLarge) { try client.send(method: "GET", url: server.url) }
     }
 
     @Test func slowAnswersTimeOut() throws {
         let server = try OneShotServer(response: OneShotServer.http("200 OK", "{}"), delay: 3)
-        var client = HTTPClient()
+        var client = HTTPClient.local
         client.totalTimeout = 0.5
         #expect(throws: HTTPClientError.timeout) { try client.send(method: "GET", url: server.url) }
     }
 
     @Test func onlyHTTPAndHTTPSAndReachableHosts() throws {
-        #expect(throws: HTTPClientError.invalidURL) { try HTTPClient().send(method: "GET", url: "ftp://127.0.0.1/x") }
-        #expect(throws: HTTPClientError.invalidURL) { try HTTPClient().send(method: "GET", url: "file:///etc/passwd") }
+        #expect(throws: HTTPClientError.invalidURL) { try HTTPClient.local.send(method: "GET", url: "ftp://127.0.0.1/x") }
+        #expect(throws: HTTPClientError.invalidURL) { try HTTPClient.local.send(method: "GET", url: "file:///etc/passwd") }
         let closed = try OneShotServer(response: [])
         let port = closed.port
         _ = try? HTTPClient().send(method: "GET", url: closed.url)  // consume the one connection
-        #expect(throws: HTTPClientError.self) { try HTTPClient().send(method: "GET", url: "http://127.0.0.1:\(port)/") }
+        #expect(throws: HTTPClientError.self) { try HTTPClient.local.send(method: "GET", url: "http://127.0.0.1:\(port)/") }
     }
 
     @Test func platformErrorsMapToClearMessages() throws {
         let rejected = try OneShotServer(response: OneShotServer.http("400 Bad Request", #"{"message":["name too long","voice invalid"],"statusCode":400}"#))
         #expect(throws: ProviderError.rejected(status: 400, message: "name too long; voice invalid")) {
-            try VoicePlatform(baseURL: rejected.url, apiKey: "k").create("assistant", .object([:]))
+            try VoicePlatform(baseURL: rejected.url, apiKey: "k", http: .local).create("assistant", .object([:]))
         }
         let broken = try OneShotServer(response: OneShotServer.http("500 Internal Server Error", "oops"))
-        #expect(throws: ProviderError.failed("HTTP 500")) { try VoicePlatform(baseURL: broken.url, apiKey: "k").create("assistant", .object([:])) }
+        #expect(throws: ProviderError.failed("HTTP 500")) { try VoicePlatform(baseURL: broken.url, apiKey: "k", http: .local).create("assistant", .object([:])) }
         let garbage = try OneShotServer(response: OneShotServer.http("200 OK", "<html>"))
         #expect(throws: ProviderError.failed("unreadable answer (not JSON)")) {
-            try VoicePlatform(baseURL: garbage.url, apiKey: "k").create("assistant", .object([:]))
+            try VoicePlatform(baseURL: garbage.url, apiKey: "k", http: .local).create("assistant", .object([:]))
         }
         let gone = try OneShotServer(response: OneShotServer.http("404 Not Found", #"{"message":"Not Found"}"#))
-        try VoicePlatform(baseURL: gone.url, apiKey: "k").delete("assistant", id: "x")  // already gone counts as done
+        try VoicePlatform(baseURL: gone.url, apiKey: "k", http: .local).delete("assistant", id: "x")  // already gone counts as done
     }
 }
 

@@ -23,7 +23,7 @@ import Testing
         #expect((f.json["server"] as? [String: Any])?["url"] as? String == "https://crm.example.edu/hook")
         let api = r.app.send("POST", "/api/tools", json: #"{"type":"apiRequest","name":"status","method":"GET","url":"https://api.example.edu/status"}"#, token: r.editor)
         #expect(api.status == 201)
-        let mcp = r.app.send("POST", "/api/tools", json: #"{"type":"mcp","name":"kb","server":{"url":"http://127.0.0.1:9/mcp"},"metadata":{"a":1}}"#, token: r.editor)
+        let mcp = r.app.send("POST", "/api/tools", json: #"{"type":"mcp","name":"kb","server":{"url":"https://mcp.example.edu/mcp"},"metadata":{"a":1}}"#, token: r.editor)
         #expect(mcp.status == 201)
         #expect(r.app.send("GET", "/api/tools", token: r.viewer).header("X-Total-Count") == "3")
     }
@@ -81,6 +81,18 @@ import Testing
             #expect(response.error == message, "\(body)")
         }
         #expect(r.app.send("GET", "/api/tools", token: r.admin).header("X-Total-Count") == "0")
+    }
+
+    @Test func toolURLsMayNotPointAtThisHostOrAPrivateNetwork() throws {
+        let r = try Roles()
+        for url in ["http://127.0.0.1:8080/x", "http://169.254.169.254/latest", "http://localhost/x", "http://[::1]/x", "http://10.0.0.5/x"] {
+            let api = r.app.send("POST", "/api/tools", json: #"{"type":"apiRequest","method":"GET","url":"\#(url)"}"#, token: r.admin)
+            #expect(api.error == "Invalid value for field: url (not this host or a private network)", "\(url)")
+            let mcp = r.app.send("POST", "/api/tools", json: #"{"type":"mcp","server":{"url":"\#(url)"}}"#, token: r.admin)
+            #expect(mcp.status == 400)
+        }
+        let allowed = try Roles { $0.allowPrivateURLs = true }
+        #expect(allowed.app.send("POST", "/api/tools", json: #"{"type":"mcp","server":{"url":"http://127.0.0.1:9/mcp"}}"#, token: allowed.admin).status == 201)
     }
 
     @Test func permissionsAndTenancy() throws {

@@ -15,7 +15,8 @@ from test_resources import ASSISTANT, TWILIO, TWILIO_TOKEN
 def vapi(fresh_stack):
     fake = FakeVapi()
     stack = fresh_stack(env={"EDMO_PROVIDER": "vapi", "EDMO_PROVIDER_URL": fake.url,
-                             "EDMO_PROVIDER_API_KEY": fake.api_key, "EDMO_PROVIDER_TIMEOUT_SECONDS": "2"})
+                             "EDMO_PROVIDER_API_KEY": fake.api_key, "EDMO_PROVIDER_TIMEOUT_SECONDS": "2",
+                             "EDMO_ALLOW_PRIVATE_URLS": "1"})
     yield stack, fake, stack.session()
     fake.close()
 
@@ -162,3 +163,15 @@ def test_import_calls_backfills_resumably(vapi):
     assert "stored or updated 0 conversations" in again.stdout  # resumes after the last call it saw
     assert rows(stack, "SELECT COUNT(*), SUM(duration_seconds) FROM conversations WHERE id LIKE 'imp-%'") == [(5, 300)]
     assert rows(stack, "SELECT sentiment FROM conversations WHERE id = 'imp-0'") == [("positive",)]
+
+
+def test_a_platform_on_this_host_is_refused_unless_allowed(fresh_stack):
+    fake = FakeVapi()
+    try:
+        stack = fresh_stack(env={"EDMO_PROVIDER": "vapi", "EDMO_PROVIDER_URL": fake.url, "EDMO_PROVIDER_API_KEY": fake.api_key})
+        r = stack.session().post(stack.base + "/api/assistants", json=ASSISTANT)
+        assert r.status_code == 502
+        assert fake.requests == []  # nothing left this process
+        assert "EDMO_ALLOW_PRIVATE_URLS" in stack.log()
+    finally:
+        fake.close()

@@ -11,6 +11,7 @@ public enum HTTPClientError: Error, Equatable, CustomStringConvertible {
     case unreachable(String)
     case responseTooLarge
     case invalidURL
+    case privateAddress
 
     public var description: String {
         switch self {
@@ -18,6 +19,7 @@ public enum HTTPClientError: Error, Equatable, CustomStringConvertible {
         case .unreachable(let why): "unreachable (\(why))"
         case .responseTooLarge: "response too large"
         case .invalidURL: "invalid URL"
+        case .privateAddress: "refused: the address is on this host or a private network (EDMO_ALLOW_PRIVATE_URLS allows it)"
         }
     }
 }
@@ -29,6 +31,8 @@ public struct HTTPClient: Sendable {
     public var connectTimeout: TimeInterval = 3
     public var totalTimeout: TimeInterval = 15
     public var maxResponseBytes = 8 << 20
+    /// Off: connections to loopback, link-local and private addresses are refused (see AddressGuard).
+    public var allowPrivateNetworks = false
 
     private static let ready: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
@@ -40,7 +44,7 @@ public struct HTTPClient: Sendable {
         guard let handle = curl_easy_init() else { throw HTTPClientError.unreachable("curl_easy_init failed") }
         defer { curl_easy_cleanup(handle) }
 
-        let sink = ResponseSink(limit: maxResponseBytes)
+        let sink = ResponseSink(limit: maxResponseBytes, allowPrivate: allowPrivateNetworks)
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         var list: UnsafeMutablePointer<curl_slist>? = nil
         for header in headers { list = curl_slist_append(list, header) }
@@ -55,6 +59,17 @@ public struct HTTPClient: Sendable {
         edmo_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
         edmo_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
         edmo_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer)
+        edmo_curl_setopt_pointer(handle, CURLOPT_OPENSOCKETDATA, sinkPointer)
+        edmo_curl_setopt_opensocket(handle) { context, _, address in
+            let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
+            let target = address!.pointee
+            let refused = withUnsafePointer(to: target.addr) { !sink.allowPrivate && AddressGuard.isPrivate($0) }
+            if refused {
+                sink.refused = true
+                return CURL_SOCKET_BAD
+            }
+            return socket(target.family, target.socktype, target.protocol)
+        }
         edmo_curl_setopt_write(handle) { data, size, count, context in
             let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
             let n = size * count
@@ -74,6 +89,7 @@ public struct HTTPClient: Sendable {
         }
         switch code {
         case CURLE_OK: break
+        case _ where sink.refused: throw HTTPClientError.privateAddress
         case CURLE_OPERATION_TIMEDOUT: throw HTTPClientError.timeout
         case CURLE_WRITE_ERROR where sink.overflowed: throw HTTPClientError.responseTooLarge
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT: throw HTTPClientError.invalidURL
@@ -86,8 +102,13 @@ public struct HTTPClient: Sendable {
 
     final class ResponseSink {
         let limit: Int
+        let allowPrivate: Bool
         var bytes: [UInt8] = []
         var overflowed = false
-        init(limit: Int) { self.limit = limit }
+        var refused = false
+        init(limit: Int, allowPrivate: Bool) {
+            self.limit = limit
+            self.allowPrivate = allowPrivate
+        }
     }
 }

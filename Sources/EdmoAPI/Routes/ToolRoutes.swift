@@ -25,6 +25,7 @@ enum ToolRoutes {
         try JSONValue.object(fields).rejectNulls(nullable: nullable)
         let label = try self.label(fields.removeValue(forKey: "provider"))
         let config = try spec.canonicalize(.object(fields)).objectValue ?? [:]
+        try guardURLs(config, context)
         let secret = config["server"]?["secret"]?.stringValue
         let document = Document(config: config, local: label.map { ["provider": .string($0)] } ?? [:])
         let record = try DocumentRoutes.create(spec, document, principal, context) { record, operation in
@@ -50,6 +51,7 @@ enum ToolRoutes {
             local = try self.label(label).map { ["provider": .string($0)] } ?? [:]
         }
         let merged = try spec.canonicalize(JSONValue.object(old.config).merged(with: .object(patch))).objectValue ?? [:]
+        try guardURLs(merged, context)
         let newSecret = merged["server"]?["secret"]?.stringValue
         let change: SecretChange = newSecret == storedSecret ? .keep
             : try newSecret.map { .set(try context.seal(Array($0.utf8))) } ?? .clear
@@ -62,6 +64,17 @@ enum ToolRoutes {
 
     static func delete(_ request: Request, _ context: AppContext) throws -> Response {
         try DocumentRoutes.delete(spec, request, context)
+    }
+
+    /// Tool and MCP server URLs may not point at this host or a private network (SSRF), unless
+    /// EDMO_ALLOW_PRIVATE_URLS is set.
+    static func guardURLs(_ config: [String: JSONValue], _ context: AppContext) throws {
+        guard !context.config.allowPrivateURLs else { return }
+        for (field, value) in [("url", config["url"]), ("server.url", config["server"]?["url"])] {
+            if let text = value?.stringValue, let host = URL(string: text)?.host, AddressGuard.isPrivateHost(host) {
+                throw APIError.badRequest("Invalid value for field: \(field) (not this host or a private network)")
+            }
+        }
     }
 
     static func label(_ value: JSONValue?) throws -> String? {
