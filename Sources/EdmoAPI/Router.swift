@@ -87,7 +87,13 @@ public struct Router: Sendable {
         guard type == "application/json" else {
             throw APIError(415, "Request body must be JSON (Content-Type: application/json)")
         }
-        guard (try? JSONSerialization.jsonObject(with: Data(request.body), options: [.fragmentsAllowed])) != nil else {
+        do {
+            try JSONCheck.validate(request.body)
+        } catch JSONCheck.Failure.duplicateKey(let key) {
+            throw APIError.badRequest("Duplicate key in JSON body: \(key)")
+        } catch JSONCheck.Failure.tooDeep {
+            throw APIError.badRequest("JSON body is nested more than \(JSONCheck.maxDepth) levels deep")
+        } catch {
             throw APIError.badRequest("Malformed JSON body")
         }
     }

@@ -163,3 +163,26 @@ import Testing
         #expect(r.app.send("GET", "/api/assistants/\(assistant)/knowledge/kb_x", token: r.editor).status == 404)
     }
 }
+
+@Suite struct JSONCheckTests {
+    @Test func acceptsWellFormedJSON() throws {
+        for text in [#"{}"#, #"[]"#, #"{"a":[1,-2.5e3,true,false,null,"x\"\\\u00e9"],"b":{"c":0}}"#, #""s""#, "0", " [ ] "] {
+            #expect(throws: Never.self) { try JSONCheck.validate(Array(text.utf8)) }
+        }
+    }
+
+    @Test func refusesMalformedDuplicateAndDeep() {
+        for text in [#"{"a":1,}"#, #"[1 2]"#, #"{"a"}"#, "01", "1.", "NaN", #"{"a":1} x"#, "\"\u{01}\"", #""\x""#, ""] {
+            #expect(throws: JSONCheck.Failure.malformed, "\(text)") { try JSONCheck.validate(Array(text.utf8)) }
+        }
+        #expect(throws: JSONCheck.Failure.malformed) { try JSONCheck.validate([0x22, 0xff, 0x22]) }
+        #expect(throws: JSONCheck.Failure.duplicateKey("role")) { try JSONCheck.validate(Array(#"{"role":"VIEWER","x":{},"role":"ADMIN"}"#.utf8)) }
+        #expect(throws: JSONCheck.Failure.tooDeep) { try JSONCheck.validate(Array((String(repeating: "[", count: 100) + String(repeating: "]", count: 100)).utf8)) }
+    }
+
+    @Test func theRouterAnswersThemWith400() throws {
+        let app = try TestApp()
+        let response = app.send("POST", "/api/auth/login", json: #"{"email":"a@b.c","email":"x@y.z","password":"p"}"#)
+        #expect(response.status == 400 && response.error == "Duplicate key in JSON body: email")
+    }
+}

@@ -78,8 +78,13 @@ public enum JSONValue: Codable, Equatable, Sendable {
         }
     }
 
+    /// A body the decoder cannot read (a number out of range, a lone surrogate) is the client's error.
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch {
+            throw APIError.badRequest("Malformed JSON body")
+        }
     }
 
     /// Re-reads this value as a typed model, with the same 400 messages as a request body.
