@@ -5,6 +5,7 @@ Every page is saved to docs/screenshots/NAME.png. Any SEVERE browser console ent
 except the API's own 4xx answers that the UI handles and shows (wrong password, 401 before sign-in,
 a validation error): Chrome logs those as "Failed to load resource".
 """
+import json
 import os
 import re
 import tempfile
@@ -141,6 +142,8 @@ def test_editor_builds_an_assistant(users, driver):
     fill(field(d, "transcriber.model"), "nova-2")
     fill(field(d, "endCallPhrases"), "goodbye, bye for now")
     fill(field(d, "maxDurationSeconds"), "600")
+    Select(field(d, "backgroundSound")).select_by_value("office")
+    field(d, "recordingEnabled").click()
     d.find_element(By.CSS_SELECTOR, "#save-assistant").click()
     err = visible(d, "#assistant-form .field.invalid .field-error")
     assert "model.temperature" in err.text
@@ -152,6 +155,8 @@ def test_editor_builds_an_assistant(users, driver):
     assistant_id = re.search(r"#/assistants/([^/?]+)$", d.current_url).group(1)
     assert field(d, "model.temperature").get_attribute("value") == "0.4"
     assert field(d, "endCallPhrases").get_attribute("value") == "goodbye, bye for now"
+    assert Select(field(d, "backgroundSound")).first_selected_option.get_attribute("value") == "office"
+    assert field(d, "recordingEnabled").is_selected()
 
     # Knowledge: one entry by hand, two by CSV import.
     visible(d, "#knowledge-list .empty")
@@ -165,6 +170,22 @@ def test_editor_builds_an_assistant(users, driver):
     text_in(d, "#knowledge .message", "Imported 2 entries")
     text_in(d, "#knowledge-list", "Tours run every Friday, at 10am.")
     assert len(d.find_elements(By.CSS_SELECTOR, "#knowledge-list li.entry")) == 3
+
+    # Edit an entry in place: new answer and two other phrasings of the question.
+    entry = next(li for li in d.find_elements(By.CSS_SELECTOR, "#knowledge-list li.entry") if "Application deadline" in li.text)
+    entry_id = entry.get_attribute("data-id")
+    entry.find_element(By.CSS_SELECTOR, "button.edit").click()
+    edit = visible(d, f'#knowledge-list li.entry[data-id="{entry_id}"] form.knowledge-edit')
+    assert edit.find_element(By.CSS_SELECTOR, "[data-field=title]").get_attribute("value") == "Application deadline"
+    assert edit.find_element(By.CSS_SELECTOR, "[data-field=content]").get_attribute("value") == "Applications close on March 1st."
+    fill(edit.find_element(By.CSS_SELECTOR, "[data-field=content]"), "Applications close on March 15th.")
+    fill(edit.find_element(By.CSS_SELECTOR, "[data-field=questions]"), "When do applications close?\nLast day to apply?")
+    shot(d, "knowledge-edit")
+    edit.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    text_in(d, "#knowledge .message", "Entry saved")
+    text_in(d, f'#knowledge-list li.entry[data-id="{entry_id}"]', "Applications close on March 15th.")
+    text_in(d, f'#knowledge-list li.entry[data-id="{entry_id}"] .questions', "When do applications close? · Last day to apply?")
+    assert "March 1st" not in d.find_element(By.CSS_SELECTOR, "#knowledge-list").text
     shot(d, "assistant-detail")
 
     # The list shows it, and the search filters it.
@@ -189,7 +210,7 @@ def test_editor_builds_an_assistant(users, driver):
     assert chat_ids[0] and chat_ids == [chat_ids[0]] * 3, chat_ids
     assert len(d.find_elements(By.CSS_SELECTOR, "#chat-log .bubble.user")) == 3
     answers = [b.text for b in d.find_elements(By.CSS_SELECTOR, "#chat-log .bubble.assistant")]
-    assert "March 1st" in answers[1]
+    assert "March 15th" in answers[1]
     text_in(d, "#chat-id", "3 turn(s)")
     shot(d, "chat")
     clickable(d, "#chat-end").click()
@@ -218,6 +239,27 @@ def test_editor_builds_an_assistant(users, driver):
     text_in(d, "#view .message", "Tool created")
     shot(d, "tools")
 
+    # Edit it: the form of its type, prefilled; the label is cleared, method and URL change.
+    tool_row = visible(d, "#tool-list tbody tr")
+    tool_id = tool_row.get_attribute("data-id")
+    tool_row.find_element(By.LINK_TEXT, "Edit").click()
+    visible(d, "#tool-form[data-mode=edit]")
+    assert f"#/tools/{tool_id}" in d.current_url
+    assert not d.find_element(By.CSS_SELECTOR, "#tool-type").is_enabled()
+    assert Select(d.find_element(By.CSS_SELECTOR, "#tool-type")).first_selected_option.get_attribute("value") == "apiRequest"
+    url = d.find_element(By.CSS_SELECTOR, '#tool-form [data-field=url]')
+    assert url.get_attribute("value") == "https://crm.example.edu/lookup"
+    assert d.find_element(By.CSS_SELECTOR, '#tool-form [data-type=apiRequest] [data-field=name]').get_attribute("value") == "crm_lookup"
+    assert d.find_element(By.CSS_SELECTOR, '#tool-form [data-field=provider]').get_attribute("value") == "salesforce"
+    fill(url, "https://crm.example.edu/v2/lookup")
+    Select(d.find_element(By.CSS_SELECTOR, '#tool-form [data-field=method]')).select_by_value("GET")
+    d.find_element(By.CSS_SELECTOR, '#tool-form [data-field=provider]').clear()
+    shot(d, "tool-edit")
+    d.find_element(By.CSS_SELECTOR, "#save-tool").click()
+    text_in(d, "#view .message", "Tool saved")
+    row = visible(d, f'#tool-list tr[data-id="{tool_id}"]')
+    assert "GET https://crm.example.edu/v2/lookup" in row.text and "salesforce" not in row.text, row.text
+
     # A Twilio number, then attach it to the assistant from the list.
     go(d, base, "phone-numbers")
     visible(d, "#phone-list .empty")
@@ -235,12 +277,22 @@ def test_editor_builds_an_assistant(users, driver):
     d.find_element(By.CSS_SELECTOR, "#create-phone").click()
     text_in(d, "#phone-list", "+17865550123")
     assert "twilio-secret-token" not in d.page_source
+
+    # Rename it in place.
+    visible(d, '#phone-list button.rename[data-number="+17865550123"]').click()
+    name = visible(d, '#phone-list form.inline-form[data-number="+17865550123"] [data-field=name]')
+    assert name.get_attribute("value") == "Admissions line"
+    fill(name, "Admissions main line")
+    name.send_keys(Keys.ENTER)
+    text_in(d, "#view > .message", "+17865550123 is now named Admissions main line")
+    text_in(d, "#phone-list", "Admissions main line")
     attach = Select(visible(d, '#phone-list select[data-number="+17865550123"]'))
     attach.select_by_value(assistant_id)
     text_in(d, "#view > .message", "now answers with Admissions helper")
     d.refresh()
     wait(d).until(lambda drv: Select(drv.find_element(By.CSS_SELECTOR, '#phone-list select[data-number="+17865550123"]'))
                   .first_selected_option.get_attribute("value") == assistant_id)
+    text_in(d, "#phone-list .phone-name", "Admissions main line")
     shot(d, "phone-numbers")
 
     # Analytics, with a filter in the URL: the ended chat counts as one web conversation.
@@ -334,3 +386,82 @@ def test_narrow_layout_and_static_headers(users, driver):
     visible(d, "#chat-message")
     assert d.execute_script("return document.documentElement.scrollWidth") <= 390
     shot(d, "chat-mobile")
+
+
+def test_function_tool_edit_keeps_its_secret(users, driver):
+    """The secret is write-only: an empty secret field sends a patch that does not mention it."""
+    d, base = driver, users.base
+    owner = users.session(EDITOR, PASSWORD)
+    tool = owner.post(base + "/api/tools", json={
+        "type": "function", "provider": "in-house",
+        "function": {"name": "book_tour", "description": "Books a campus tour.",
+                     "parameters": {"type": "object", "properties": {"day": {"type": "string"}}, "required": ["day"]}},
+        "server": {"url": "https://hooks.example.edu/tour", "secret": "s3cret-value"}}).json()
+    assert "secret" not in tool.get("server", {})
+    sign_in(d, base, EDITOR)
+    visible(d, "#view[data-view=assistants]")
+    go(d, base, f"tools/{tool['id']}")
+    form = visible(d, "#tool-form[data-mode=edit]")
+    g = '#tool-form [data-type=function]'
+    assert d.find_element(By.CSS_SELECTOR, f"{g} [data-field='function.name']").get_attribute("value") == "book_tour"
+    assert '"day"' in d.find_element(By.CSS_SELECTOR, f"{g} [data-field='function.parameters']").get_attribute("value")
+    assert d.find_element(By.CSS_SELECTOR, f"{g} [data-field='server.url']").get_attribute("value") == "https://hooks.example.edu/tour"
+    secret = d.find_element(By.CSS_SELECTOR, f"{g} [data-field='server.secret']")
+    assert secret.get_attribute("type") == "password" and secret.get_attribute("value") == ""
+    assert "keep" in secret.get_attribute("placeholder")
+    # Record what the page sends.
+    d.execute_script("""
+      window.__sent = [];
+      const orig = window.fetch;
+      window.fetch = (url, init) => { window.__sent.push([String(url), init && init.method, init && init.body]); return orig(url, init); };""")
+    fill(d.find_element(By.CSS_SELECTOR, f"{g} [data-field='function.description']"), "Books a campus tour on a given day.")
+    form.find_element(By.CSS_SELECTOR, "#save-tool").click()
+    text_in(d, "#view .message", "Tool saved")
+    sent = [x for x in d.execute_script("return window.__sent") if x[1] == "PATCH"]
+    assert sent and json.loads(sent[0][2]) == {"function": {"description": "Books a campus tour on a given day."}}, sent
+    stored = owner.get(base + f"/api/tools/{tool['id']}").json()
+    assert stored["function"]["description"] == "Books a campus tour on a given day."
+    assert stored["function"]["parameters"]["required"] == ["day"] and stored["provider"] == "in-house"
+
+    # A new secret typed in is sent, and only the secret.
+    go(d, base, f"tools/{tool['id']}")
+    visible(d, "#tool-form[data-mode=edit]")
+    d.execute_script("""
+      window.__sent = [];
+      const orig = window.fetch;
+      window.fetch = (url, init) => { window.__sent.push([String(url), init && init.method, init && init.body]); return orig(url, init); };""")
+    fill(d.find_element(By.CSS_SELECTOR, f"{g} [data-field='server.secret']"), "new-secret")
+    d.find_element(By.CSS_SELECTOR, "#save-tool").click()
+    text_in(d, "#view .message", "Tool saved")
+    sent = [x for x in d.execute_script("return window.__sent") if x[1] == "PATCH"]
+    assert json.loads(sent[0][2]) == {"server": {"secret": "new-secret"}}, sent
+    assert "new-secret" not in d.page_source
+
+
+def test_expired_session_returns_to_the_view(users, driver):
+    import requests
+    d, base = driver, users.base
+    sign_in(d, base, EDITOR)
+    text_in(d, "#user-role", "EDITOR")
+    go(d, base, "tools")
+    visible(d, "#tool-list table, #tool-list .empty")
+
+    # The session ends server-side (expired, revoked elsewhere): the next view asks to sign in again.
+    cookie = d.get_cookie("auth-token")
+    assert cookie, d.get_cookies()
+    r = requests.post(base + "/api/auth/logout", cookies={"auth-token": cookie["value"]}, timeout=5)
+    assert r.status_code in (200, 204), r.text
+    assert requests.get(base + "/api/auth/me", cookies={"auth-token": cookie["value"]}, timeout=5).status_code == 401
+    d.find_element(By.CSS_SELECTOR, '#nav a[data-nav="phone-numbers"]').click()
+    visible(d, "#login-form")
+    assert not d.find_element(By.CSS_SELECTOR, "#app-header").is_displayed()
+    shot(d, "session-expired")
+
+    # Signing in again lands back on the view the user was opening.
+    fill(d.find_element(By.CSS_SELECTOR, "#login-form input[name=email]"), EDITOR)
+    fill(d.find_element(By.CSS_SELECTOR, "#login-form input[name=password]"), PASSWORD)
+    d.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+    visible(d, "#view[data-view=phone-numbers] #phone-form")
+    assert d.current_url.endswith("#/phone-numbers"), d.current_url
+    text_in(d, "#user-role", "EDITOR")
+    assert d.get_cookie("auth-token")["value"] != cookie["value"]

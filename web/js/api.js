@@ -1,4 +1,5 @@
 // Fetch wrapper for the Edmo API: JSON in and out, same-origin cookie session.
+import { session } from './ui.js';
 
 export class ApiError extends Error {
   constructor(status, message, retryAfter) {
@@ -17,6 +18,9 @@ function busy(delta) {
 }
 
 function goToLogin() {
+  // The session is gone (expired, revoked, signed out elsewhere): forget the user, or the
+  // router would send #/login straight back to the assistants.
+  session.user = null;
   const here = location.hash;
   if (!here.startsWith('#/login')) {
     sessionStorage.setItem('edmo.returnTo', here || '#/assistants');

@@ -17,6 +17,7 @@ const routes = [
   [/^chat$/, chat.render, 'chat'],
   [/^gaps$/, gaps.render, 'gaps'],
   [/^tools$/, tools.render, 'tools'],
+  [/^tools\/([^/]+)$/, (v, p) => tools.renderEdit(v, p[0]), 'tools'],
   [/^phone-numbers$/, phones.render, 'phone-numbers'],
   [/^analytics$/, analytics.renderDashboard, 'analytics'],
   [/^analytics\/conversations\/([^/]+)$/, (v, p, q) => analytics.renderConversation(v, p[0], q), 'analytics'],

@@ -56,7 +56,9 @@ function formFields(a) {
       f('First message', 'textarea', 'firstMessage', { value: a?.firstMessage ?? '', rows: 2 }),
       f('First message mode', 'select', 'firstMessageMode', { value: a?.firstMessageMode ?? FIRST_MESSAGE_MODES[0] }, FIRST_MESSAGE_MODES),
       f('Max duration (seconds)', 'input', 'maxDurationSeconds', { type: 'number', value: a?.maxDurationSeconds ?? '', step: 1 }),
-      f('End call phrases (comma-separated)', 'input', 'endCallPhrases', { value: (a?.endCallPhrases || []).join(', ') })),
+      f('End call phrases (comma-separated)', 'input', 'endCallPhrases', { value: (a?.endCallPhrases || []).join(', ') }),
+      f('Background sound', 'select', 'backgroundSound', { value: a?.backgroundSound ?? '' }, [['', '(not set)'], ['off', 'Off'], ['office', 'Office']]),
+      recordingField(a, dis)),
     h('fieldset', h('legend', 'Model'),
       f('Model provider', 'select', 'model.provider', { value: a?.model?.provider ?? 'openai' }, ['openai', 'anthropic']),
       f('Model', 'input', 'model.model', { value: a?.model?.model ?? 'gpt-4o', required: true }),
@@ -69,6 +71,16 @@ function formFields(a) {
       f('Transcriber provider', 'select', 'transcriber.provider', { value: a?.transcriber?.provider ?? '' }, [['', '(none)'], ...TRANSCRIBERS]),
       f('Transcriber model', 'input', 'transcriber.model', { value: a?.transcriber?.model ?? '' })),
   ];
+}
+
+/** A checkbox whose value is sent only once the user has changed it (data-touched). */
+function recordingField(a, dis) {
+  const box = h('input', { type: 'checkbox', id: 'assistant-recording', name: 'recordingEnabled', 'data-field': 'recordingEnabled', ...dis });
+  box.checked = a?.recordingEnabled === true;
+  box.addEventListener('change', () => { box.dataset.touched = 'true'; });
+  const err = h('p.field-error', { id: 'assistant-recording-error', 'aria-live': 'polite' });
+  box.setAttribute('aria-describedby', err.id);
+  return h('div.field.check', h('label', { for: box.id }, box, ' Record calls'), err);
 }
 
 function readForm(form, existing) {
@@ -87,6 +99,11 @@ function readForm(form, existing) {
     },
     voice: { provider: v('voice.provider'), voiceId: v('voice.voiceId').trim() || (existing ? null : undefined) },
   };
+  const sound = v('backgroundSound');
+  if (sound) body.backgroundSound = sound;
+  else if (existing?.backgroundSound) body.backgroundSound = null;
+  const rec = form.querySelector('[data-field="recordingEnabled"]');
+  if (rec.dataset.touched) body.recordingEnabled = rec.checked;
   const prompt = v('model.messages').trim();
   const others = (existing?.model?.messages || []).filter((m) => m.role !== 'system');
   body.model.messages = prompt ? [{ role: 'system', content: prompt }, ...others] : (existing ? (others.length ? others : null) : undefined);
@@ -160,14 +177,49 @@ function knowledgeSection(assistantId) {
     const { items, total } = await apiList(base, { limit: PAGE_K, offset });
     list.replaceChildren();
     if (!items.length) list.append(emptyState('No knowledge entries yet.'));
-    else list.append(h('ul.entries', items.map((k) => h('li.entry', { 'data-id': k.id },
-      h('div', h('strong', k.title), h('p', k.content)),
-      writable && h('button.danger.small', { type: 'button', 'aria-label': `Delete entry ${k.title}`, onclick: async () => {
-        if (!(await confirmDialog(`Delete the entry "${k.title}"?`))) return;
-        try { await api(`${base}/${encodeURIComponent(k.id)}`, { method: 'DELETE' }); await load(); }
-        catch (e) { showMessage(msg, e.message, 'error'); }
-      } }, 'Delete')))));
+    else list.append(h('ul.entries', items.map((k) => entryItem(k))));
     list.append(pager(total, offset, PAGE_K, (o) => { offset = o; load().catch((e) => showMessage(msg, e.message, 'error')); }));
+  }
+
+  function entryItem(k) {
+    const li = h('li.entry', { 'data-id': k.id });
+    const show = () => {
+      li.replaceChildren(
+        h('div.entry-text', h('strong', k.title), h('p', k.content),
+          (k.questions || []).length ? h('p.meta.questions', `Also asked as: ${k.questions.join(' · ')}`) : null),
+        writable && h('div.entry-actions',
+          h('button.secondary.small.edit', { type: 'button', 'aria-label': `Edit entry ${k.title}`, onclick: edit }, 'Edit'),
+          h('button.danger.small', { type: 'button', 'aria-label': `Delete entry ${k.title}`, onclick: async () => {
+            if (!(await confirmDialog(`Delete the entry "${k.title}"?`))) return;
+            try { await api(`${base}/${encodeURIComponent(k.id)}`, { method: 'DELETE' }); await load(); }
+            catch (e) { showMessage(msg, e.message, 'error'); }
+          } }, 'Delete')));
+    };
+    const edit = () => {
+      const form = h('form.knowledge-edit', { novalidate: true, 'aria-label': `Edit entry ${k.title}` },
+        field('Title', 'input', { name: 'title', 'data-field': 'title', maxlength: 200, value: k.title }),
+        field('Content', 'textarea', { name: 'content', 'data-field': 'content', rows: 3, value: k.content }),
+        field('Other ways to ask it (one per line)', 'textarea', { name: 'questions', 'data-field': 'questions', rows: 2, value: (k.questions || []).join('\n') }),
+        h('div.actions',
+          h('button.secondary', { type: 'button', onclick: () => { show(); li.querySelector('button.edit')?.focus(); } }, 'Cancel'),
+          h('button', { type: 'submit' }, 'Save entry')));
+      form.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        clearFormErrors(form);
+        showMessage(msg, '');
+        const questions = form.elements.questions.value.split(/\r?\n/).map((q) => q.trim()).filter(Boolean);
+        const body = { title: form.elements.title.value.trim(), content: form.elements.content.value.trim(), questions: questions.length ? questions : null };
+        try {
+          k = await api(`${base}/${encodeURIComponent(k.id)}`, { method: 'PATCH', body });
+          show();
+          showMessage(msg, 'Entry saved.', 'success');
+        } catch (e) { showFormError(form, e, msg); }
+      });
+      li.replaceChildren(form);
+      form.elements.title.focus();
+    };
+    show();
+    return li;
   }
 
   if (writable) {

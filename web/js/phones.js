@@ -1,4 +1,4 @@
-// Phone numbers: list, import twilio/vonage (edmo needs a voice platform), attach/detach, release.
+// Phone numbers: list, import twilio/vonage (edmo needs a voice platform), rename, attach/detach, release.
 import { api, apiList } from './api.js';
 import { h, field, can, messageBox, showMessage, showFormError, clearFormErrors, loadingRow, emptyState, confirmDialog, pager, reload, takeFlash } from './ui.js';
 
@@ -26,7 +26,7 @@ export async function render(view, params, query) {
     h('thead', h('tr', ['Number', 'Name', 'Provider', 'Assistant', writable ? 'Actions' : null].filter(Boolean).map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', items.map((p) => h('tr', { 'data-id': p.id },
       h('td', p.number),
-      h('td', p.name || ''),
+      h('td', writable ? nameControl(p, msg) : (p.name || '')),
       h('td', p.provider),
       h('td', writable ? attachControl(p, options, msg) : (p.assistantId ? (names[p.assistantId] || p.assistantId) : '—')),
       writable && h('td', h('button.danger.small', { type: 'button', 'aria-label': `Release ${p.number}`, onclick: async () => {
@@ -35,6 +35,41 @@ export async function render(view, params, query) {
         catch (e) { showMessage(msg, e.message, 'error'); }
       } }, 'Release')))))));
   list.append(pager(total, offset, PAGE, (o) => { location.hash = `#/phone-numbers?offset=${o}`; }));
+}
+
+/** The number's name, with a Rename button that swaps in a small inline form (PATCH {name}). */
+function nameControl(p, msg) {
+  const cell = h('div.name-cell');
+  const show = () => {
+    cell.replaceChildren(h('span.phone-name', p.name || '—'),
+      h('button.secondary.small.rename', { type: 'button', 'data-number': p.number, 'aria-label': `Rename ${p.number}`, onclick: edit }, 'Rename'));
+  };
+  const edit = () => {
+    const id = `rename-${p.id}`;
+    const input = h('input', { id, name: 'name', 'data-field': 'name', maxlength: 200, value: p.name || '', placeholder: 'No name' });
+    const form = h('form.inline-form', { novalidate: true, 'data-number': p.number },
+      h('label.sr-only', { for: id }, `Name of ${p.number}`), input,
+      h('button.small', { type: 'submit' }, 'Save name'),
+      h('button.secondary.small', { type: 'button', onclick: () => { show(); cell.querySelector('button.rename').focus(); } }, 'Cancel'));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const name = input.value.trim() || null;
+      try {
+        const updated = await api(`/phone-numbers/${encodeURIComponent(p.id)}`, { method: 'PATCH', body: { name } });
+        p.name = updated?.name ?? name;
+        show();
+        showMessage(msg, p.name ? `${p.number} is now named ${p.name}.` : `${p.number} has no name now.`, 'success');
+      } catch (e) {
+        input.setAttribute('aria-invalid', 'true');
+        showMessage(msg, e.message, 'error');
+      }
+    });
+    cell.replaceChildren(form);
+    input.focus();
+    input.select();
+  };
+  show();
+  return cell;
 }
 
 function attachControl(p, options, msg) {

@@ -98,10 +98,16 @@ enum JSONCheck {
                     index += 1
                     switch escaped {
                     case UInt8(ascii: "u"):
-                        guard index + 4 <= bytes.count, bytes[index..<index + 4].allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102) })
-                        else { throw Failure.malformed }
-                        out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u")] + bytes[index..<index + 4])
-                        index += 4
+                        let unit = try hex4()
+                        out.append(contentsOf: Array("\\u".utf8) + bytes[(index - 4)..<index])
+                        // A surrogate must come as a high-low pair; a lone one is not text.
+                        if (0xDC00...0xDFFF).contains(unit) { throw Failure.malformed }
+                        if (0xD800...0xDBFF).contains(unit) {
+                            try expect(UInt8(ascii: "\\"))
+                            try expect(UInt8(ascii: "u"))
+                            guard (0xDC00...0xDFFF).contains(try hex4()) else { throw Failure.malformed }
+                            out.append(contentsOf: bytes[(index - 6)..<index])
+                        }
                     case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escaped)
                     case UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         out.append(contentsOf: [UInt8(ascii: "\\"), escaped])
@@ -112,6 +118,14 @@ enum JSONCheck {
                 }
             }
             throw Failure.malformed
+        }
+
+        mutating func hex4() throws -> Int {
+            guard index + 4 <= bytes.count, let value = Int(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
+                  bytes[index..<index + 4].allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-") })
+            else { throw Failure.malformed }
+            index += 4
+            return value
         }
 
         mutating func literal(_ word: String) throws {
