@@ -168,6 +168,8 @@ code=$(curl -sS -o "$tmp/login.body" -D "$tmp/login.headers" -w '%{http_code}' -
 token=$(tr -d '\r' < "$tmp/login.headers" | sed -n 's/^[Ss]et-[Cc]ookie: *auth-token=\([^;]*\).*/\1/p' | head -n 1)
 [ -n "$token" ] || die "login answered 200 without an auth-token cookie"
 auth="Cookie: auth-token=$token"
+rss_mib() { awk -v k="$1" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$edmo_pid/status"; }
+idle_rss=$(rss_mib VmRSS)
 
 # ---- measuring --------------------------------------------------------------
 # check_200 PATH [HEADER]: one plain request must answer 200 before any load.
@@ -388,3 +390,11 @@ stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).exec
 printf 'webhook end-of-call reports, 16 clients: %.0f per second (%s stored, each durable before its answer: synchronous=FULL, group commit)\n' "$wh_rps" "$stored"
 if awk -v r="$wh_rps" 'BEGIN { exit !(r >= 2000) }'; then met=MET; else met='NOT MET'; fi
 echo "target: webhook ingestion >= 2000 reports/s: $met ($(printf '%.0f' "$wh_rps")/s)"
+
+# The dashboard's analytics page on the 1,000,000-conversation database, in headless chromium.
+if command -v chromium >/dev/null && python3 -c "import selenium" 2>/dev/null; then
+    python3 "$repo/bench/dashboard_timing.py" "$base" bench@example.edu bench-password-1 || echo "dashboard timing failed"
+fi
+
+echo
+echo "memory: edmo resident $idle_rss MiB idle after start, peak $(rss_mib VmHWM) MiB over this whole run (targets: < 40 MiB idle, < 150 MiB under load)"
