@@ -70,7 +70,7 @@ PATH=$PATH:/usr/sbin
 tmp=$(mktemp -d /tmp/edmo-bench.XXXXXX)
 chmod 755 "$tmp"   # nginx workers run as nobody and must reach the sockets
 mkdir -p "$tmp/web"
-echo '<!doctype html><title>bench</title>' > "$tmp/web/index.html"
+cp -r "$repo/web/." "$tmp/web/"  # the dashboard, for bench/dashboard_timing.py
 
 edmo_pid='' hello_pid='' nginx_started=''
 failed_logs() {
