@@ -85,6 +85,7 @@ struct AnalyticsSetup {
         #expect(summary["timeSavedHours"] as? Int == 0)
         #expect(summary["byChannel"] as? [String: Int] == ["web": 0, "phone": 3])
         #expect(summary["knowledgeGaps"] as? [String: Int] == ["totalGaps": 0, "highPriorityGaps": 0])
+        #expect(summary["bySentiment"] as? [String: Int] == ["positive": 1, "neutral": 1, "negative": 1])
         let meta = try #require(week["meta"] as? [String: Any])
         #expect(meta["timeRangeDays"] as? Int == 7 && meta["channel"] as? String == "all" && meta["totalConversationsReturned"] as? Int == 3)
         #expect(meta["assistantId"] is NSNull)

@@ -31,6 +31,7 @@ import Testing
         let token = try app.login("admin@example.edu")
         let me = app.send("GET", "/api/auth/me", token: token)
         #expect(me.status == 200)
+        #expect(((me.json["user"] as? [String: Any])?["organization"] as? [String: String])?["name"] == "default")
         #expect((me.json["user"] as? [String: Any])?["email"] as? String == "admin@example.edu")
 
         let logout = app.send("POST", "/api/auth/logout", token: token)

@@ -13,10 +13,13 @@ enum AnalyticsRoutes {
     struct Summary: Encodable {
         struct ByChannel: Encodable { let web, phone: Int }
         struct Gaps: Encodable { let totalGaps, highPriorityGaps: Int }
+        struct BySentiment: Encodable { let positive, neutral, negative: Int }
         let totalConversations, successfulConversations, failedConversations, successRatePercent: Int
         let totalDurationSeconds, avgDurationSeconds, escalatedConversations, escalationRatePercent, timeSavedHours: Int
         let byChannel: ByChannel
         let knowledgeGaps: Gaps
+        /// Addition: conversations per sentiment.
+        let bySentiment: BySentiment
     }
 
     struct Customer: Encodable { @Nullable var number: String? }
@@ -111,7 +114,8 @@ enum AnalyticsRoutes {
             escalatedConversations: counts.escalated, escalationRatePercent: AnalyticsFormat.percent(counts.escalated, of: counts.total),
             timeSavedHours: AnalyticsFormat.average(counts.resolved * context.config.minutesSavedPerResolved, over: 60),
             byChannel: .init(web: counts.web, phone: counts.phone),
-            knowledgeGaps: .init(totalGaps: gaps.total, highPriorityGaps: gaps.high))
+            knowledgeGaps: .init(totalGaps: gaps.total, highPriorityGaps: gaps.high),
+            bySentiment: .init(positive: counts.positive, neutral: counts.neutral, negative: counts.negative))
         let meta = Meta(
             timeRangeDays: days, channel: channel, sentiment: sentiment, resolution: resolution,
             assistantId: request.query["assistantId"].flatMap { $0.isEmpty ? nil : $0 },

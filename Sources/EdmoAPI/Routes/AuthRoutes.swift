@@ -48,7 +48,7 @@ enum AuthRoutes {
 
     static func me(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.authenticate(request, context)
-        return Response.rawJSON(JSONText.object(["user": .raw(UserJSON.text(principal.user))]))
+        return Response.rawJSON(JSONText.object(["user": .raw(UserJSON.text(principal.user, organizationName: principal.organizationName))]))
     }
 
     /// Always 200: the session (if any) is revoked server-side and the cookie cleared.

@@ -12,6 +12,20 @@ enum UserJSON {
         ])
     }
 
+    /// The signed-in user, with their organisation (addition: `organization {id, name}`).
+    static func text(_ user: UserRecord, organizationName: String?) -> String {
+        let organization = JSONText.object(["id": .string(user.orgId), "name": .string(organizationName)])
+        return JSONText.object([
+            "disabled": .bool(user.disabled),
+            "email": .string(user.email),
+            "id": .string(user.id),
+            "name": .string(user.name),
+            "organization": .raw(organization),
+            "permissions": .raw(permissionsJSON[user.role] ?? "{}"),
+            "role": .string(user.role.rawValue),
+        ])
+    }
+
     static func list(_ users: [UserRecord]) -> String { "[" + users.map(text).joined(separator: ",") + "]" }
 
     static let permissionsJSON: [Role: String] = Dictionary(uniqueKeysWithValues: Role.allCases.map { role in

@@ -5,6 +5,7 @@ public struct Principal: Sendable {
     public var user: UserRecord
     /// The hash of the session token this request came with.
     public var sessionHash: String
+    public var organizationName: String? = nil
     public var orgId: String { user.orgId }
 }
 
@@ -30,7 +31,7 @@ public enum Authenticator {
         if now.timeIntervalSince(session.lastSeenAt) >= touchInterval {
             try context.accounts.touchSession(tokenHash: hash, now: now)
         }
-        return Principal(user: user, sessionHash: hash)
+        return Principal(user: user, sessionHash: hash, organizationName: session.organizationName)
     }
 
     /// Authenticates, then asks the permission table; 403 when the role lacks the permission.

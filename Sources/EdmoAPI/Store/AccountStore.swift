@@ -35,6 +35,7 @@ public struct SessionRecord: Sendable {
     public var expiresAt: Date
     /// nil when the user row is gone. Read on every request, so without the password hash and dates.
     public var user: UserRecord?
+    public var organizationName: String?
 }
 
 /// Organisations, users, sessions and login throttling. An interface so that another backend

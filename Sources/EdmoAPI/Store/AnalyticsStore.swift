@@ -27,6 +27,9 @@ public struct AnalyticsCounts: Sendable, Equatable {
     public var durationSeconds = 0
     public var web = 0
     public var phone = 0
+    public var positive = 0
+    public var neutral = 0
+    public var negative = 0
     public init() {}
 }
 

@@ -153,8 +153,8 @@ public struct SQLiteAccountStore: AccountStore {
             let statement = try db.cachedStatement(
                 sql: """
                     SELECT s.token_hash, s.org_id, s.last_seen_at, s.expires_at,
-                           u.id, u.org_id, u.email, u.name, u.role, u.disabled
-                    FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+                           u.id, u.org_id, u.email, u.name, u.role, u.disabled, o.name
+                    FROM sessions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN organizations o ON o.id = s.org_id
                     WHERE s.token_hash = ?
                     """)
             let cursor = try Row.fetchCursor(statement, arguments: [tokenHash])
@@ -169,7 +169,8 @@ public struct SQLiteAccountStore: AccountStore {
                     UserRecord(
                         id: id, orgId: row[5], email: row[6], name: row[7], role: Role(rawValue: row[8]) ?? .viewer,
                         disabled: row[9], passwordHash: "", createdAt: "", updatedAt: "")
-                })
+                },
+                organizationName: row[10])
             }
         }
     }

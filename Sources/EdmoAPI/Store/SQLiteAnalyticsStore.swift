@@ -66,13 +66,17 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
                        COALESCE(SUM(CASE WHEN resolution = 'failed' THEN \(count) END), 0) AS failed,
                        COALESCE(SUM(\(duration)), 0) AS duration,
                        COALESCE(SUM(CASE WHEN channel = 'web' THEN \(count) END), 0) AS web,
-                       COALESCE(SUM(CASE WHEN channel = 'phone' THEN \(count) END), 0) AS phone
+                       COALESCE(SUM(CASE WHEN channel = 'phone' THEN \(count) END), 0) AS phone,
+                       COALESCE(SUM(CASE WHEN sentiment = 'positive' THEN \(count) END), 0) AS positive,
+                       COALESCE(SUM(CASE WHEN sentiment = 'neutral' THEN \(count) END), 0) AS neutral,
+                       COALESCE(SUM(CASE WHEN sentiment = 'negative' THEN \(count) END), 0) AS negative
                 FROM \(table) WHERE \(whereClause)
                 """,
             arguments: args)!
         var out = AnalyticsCounts()
         out.total = row["total"]; out.resolved = row["resolved"]; out.escalated = row["escalated"]; out.failed = row["failed"]
         out.durationSeconds = row["duration"]; out.web = row["web"]; out.phone = row["phone"]
+        out.positive = row["positive"]; out.neutral = row["neutral"]; out.negative = row["negative"]
         return out
     }
 
