@@ -122,6 +122,7 @@ def test_editor_builds_an_assistant(users, driver):
     sign_in(d, base, EDITOR)
     text_in(d, "#user-name", EDITOR)
     text_in(d, "#user-role", "EDITOR")
+    text_in(d, "#user-org", "default")
     visible(d, "#view[data-view=assistants] .empty")
     shot(d, "assistants-empty")
 
@@ -170,6 +171,23 @@ def test_editor_builds_an_assistant(users, driver):
     text_in(d, "#knowledge .message", "Imported 2 entries")
     text_in(d, "#knowledge-list", "Tours run every Friday, at 10am.")
     assert len(d.find_elements(By.CSS_SELECTOR, "#knowledge-list li.entry")) == 3
+
+    # Bulk import from an uploaded CSV file: same parsing, same import endpoint.
+    upload = d.find_element(By.CSS_SELECTOR, "#knowledge-import-form input[type=file]")
+    assert "csv" in upload.get_attribute("accept")
+    assert d.find_element(By.CSS_SELECTOR, f'label[for="{upload.get_attribute("id")}"]').text
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8") as fh:
+        fh.write('title,content\nLibrary hours,"The library opens 8am to 10pm, Monday to Saturday."\n')
+        csv_path = fh.name
+    try:
+        upload.send_keys(csv_path)
+        d.find_element(By.CSS_SELECTOR, "#knowledge-import-form button[type=submit]").click()
+        text_in(d, "#knowledge .message", "Imported 1 entry.")
+        text_in(d, "#knowledge-list", "The library opens 8am to 10pm, Monday to Saturday.")
+    finally:
+        os.unlink(csv_path)
+    assert len(d.find_elements(By.CSS_SELECTOR, "#knowledge-list li.entry")) == 4
+    assert d.find_element(By.CSS_SELECTOR, "#knowledge-import-form input[type=file]").get_attribute("value") == ""
 
     # Edit an entry in place: new answer and two other phrasings of the question.
     entry = next(li for li in d.find_elements(By.CSS_SELECTOR, "#knowledge-list li.entry") if "Application deadline" in li.text)
@@ -300,7 +318,9 @@ def test_editor_builds_an_assistant(users, driver):
     text_in(d, '#analytics-summary [data-stat=total] .stat-value', "1")
     assert Select(d.find_element(By.CSS_SELECTOR, "#filter-channel")).first_selected_option.get_attribute("value") == "web"
     assert Select(d.find_element(By.CSS_SELECTOR, "#filter-timeRangeDays")).first_selected_option.get_attribute("value") == "7"
-    assert len(d.find_elements(By.CSS_SELECTOR, "section.charts canvas")) == 2
+    assert len(d.find_elements(By.CSS_SELECTOR, "section.charts canvas")) == 3
+    sentiment = d.find_element(By.CSS_SELECTOR, 'section.charts canvas[aria-label^="Conversations by sentiment"]')
+    assert "Positive" in sentiment.get_attribute("aria-label")
     shot(d, "analytics")
     Select(d.find_element(By.CSS_SELECTOR, "#filter-channel")).select_by_value("phone")
     wait(d).until(lambda drv: "channel=phone" in drv.current_url)

@@ -83,6 +83,8 @@ export async function renderDashboard(view, params, query) {
     };
     bar('Conversations by channel', ['Web', 'Phone'], [s.byChannel?.web ?? 0, s.byChannel?.phone ?? 0], ['#3558d4', '#16a34a']);
     bar('Outcomes', ['Resolved', 'Failed', 'Escalated'], [s.successfulConversations, s.failedConversations, s.escalatedConversations], ['#16a34a', '#dc2626', '#d97706']);
+    bar('Conversations by sentiment', ['Positive', 'Neutral', 'Negative'],
+      [s.bySentiment?.positive ?? 0, s.bySentiment?.neutral ?? 0, s.bySentiment?.negative ?? 0], ['#16a34a', '#64748b', '#dc2626']);
   }
 
   const convs = data.conversations || [];

@@ -40,6 +40,10 @@ function renderHeader() {
   if (!user) return;
   document.getElementById('user-name').textContent = user.name ? `${user.name} (${user.email})` : user.email;
   document.getElementById('user-role').textContent = user.role;
+  const org = document.getElementById('user-org');
+  org.textContent = user.organization?.name || '';
+  org.hidden = !org.textContent;
+  org.title = user.organization?.name ? `Organisation: ${user.organization.name}` : '';
   for (const a of document.querySelectorAll('#nav [data-perm]')) {
     const [area, perm] = a.dataset.perm.split(':');
     a.hidden = !can(area, perm);

@@ -243,16 +243,26 @@ function knowledgeSection(assistantId) {
     const imp = h('form.knowledge-import', { id: 'knowledge-import-form', novalidate: true },
       h('h3', 'Bulk import'),
       field('Paste a JSON list of {"title","content"} or CSV lines "title,content"', 'textarea', { name: 'bulk', rows: 4 }),
+      field('…or choose a CSV or JSON file (used instead of the pasted text)', 'input',
+        { type: 'file', name: 'bulkFile', id: 'knowledge-import-file', accept: '.csv,.json,text/csv,application/json' }),
       h('button.secondary', { type: 'submit' }, 'Import'));
     imp.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       showMessage(msg, '');
       let entries;
-      try { entries = parseBulk(imp.bulk.value); } catch (e) { showMessage(msg, e.message, 'error'); return; }
+      try {
+        const file = imp.bulkFile.files[0];
+        let text = imp.bulk.value;
+        if (file) {
+          try { text = await file.text(); } catch { throw new Error(`The file ${file.name} cannot be read.`); }
+          if (!text.trim()) throw new Error(`The file ${file.name} is empty.`);
+        }
+        entries = parseBulk(text);
+      } catch (e) { showMessage(msg, e.message, 'error'); return; }
       try {
         const r = await api(`${base}/import`, { method: 'POST', body: { entries } });
         imp.reset();
-        showMessage(msg, `Imported ${r.imported} entries.`, 'success');
+        showMessage(msg, `Imported ${r.imported} ${r.imported === 1 ? 'entry' : 'entries'}.`, 'success');
         offset = 0;
         await load();
       } catch (e) { showMessage(msg, e.message, 'error'); }
@@ -266,7 +276,7 @@ function knowledgeSection(assistantId) {
 /** JSON array of {title, content[, questions]} or CSV "title,content" lines (quotes allowed). */
 export function parseBulk(text) {
   const t = text.trim();
-  if (!t) throw new Error('Paste some entries first.');
+  if (!t) throw new Error('Paste some entries or choose a file first.');
   if (t.startsWith('[')) {
     let data;
     try { data = JSON.parse(t); } catch { throw new Error('The JSON list cannot be read.'); }

@@ -21,7 +21,9 @@ export function render(view) {
     submit.textContent = 'Signing in…';
     try {
       const res = await api('/auth/login', { method: 'POST', body });
-      signedIn(res.user);
+      // /auth/me carries more than the login answer (e.g. the organisation); fall back to the latter.
+      const me = await api('/auth/me').catch(() => null);
+      signedIn(me?.user ? { ...res.user, ...me.user } : res.user);
     } catch (e) {
       if (e.status === 429) {
         const secs = Number(e.retryAfter) || 60;
