@@ -195,6 +195,7 @@ run_wrk() {
     local out=$1 conns=$2 secs=$3 path=$4 header=${5:-}
     local args=(-t"$wrk_threads" -c"$conns" -d"${secs}s" --latency)
     [ -n "$header" ] && args+=(-H "$header")
+    [ -n "${WRK_SCRIPT:-}" ] && args+=(-s "$WRK_SCRIPT")
     wrk "${args[@]}" "$base$path" > "$out" 2>&1 || { cat "$out" >&2; die "wrk failed on $path"; }
     local rps p99 non2xx errs
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
@@ -214,7 +215,7 @@ hello_rps=''
 measure() {
     local name=$1 path=$2 header=${3:-} i result rps p99 non2xx errs
     local file=${name//[^A-Za-z0-9._-]/_}
-    check_200 "$path" "$header"
+    [ -z "${WRK_SCRIPT:-}" ] && check_200 "$path" "$header"
     [ "$warmup" -gt 0 ] && run_wrk "$tmp/wrk-$file-warmup.txt" "$connections" "$warmup" "$path" "$header" >/dev/null
     local lines=() list=''
     for i in $(seq "$runs"); do
@@ -295,6 +296,23 @@ measure hello        /bench/hello
 measure auth/me      /api/auth/me "$auth"
 measure assistant    "/api/assistants/$assistant_id" "$auth"
 measure assistants   /api/assistants "$auth"
+measure tools        /api/tools "$auth"
+measure numbers      /api/phone-numbers "$auth"
+measure users        /api/users "$auth"
+measure gaps         /api/knowledge-gaps "$auth"
+measure knowledge    "/api/assistants/$assistant_id/knowledge" "$auth"
+
+# measure_write NAME METHOD PATH BODY: the same for a write (%N in BODY is unique per request).
+measure_write() {
+    export WRK_SCRIPT="$repo/bench/write.lua" BENCH_METHOD=$2 BENCH_BODY=$4
+    measure "$1" "$3" "$auth"
+    unset WRK_SCRIPT BENCH_METHOD BENCH_BODY
+}
+measure_write "POST asst"  POST  /api/assistants "${assistant//Bench Assistant/Bench %N}"
+measure_write "PATCH asst" PATCH "/api/assistants/$assistant_id" '{"name":"Renamed %N"}'
+measure_write "POST tool"  POST  /api/tools '{"type":"apiRequest","name":"t%N","method":"GET","url":"https://api.example.edu/x"}'
+measure_write "POST num"   POST  /api/phone-numbers '{"provider":"twilio","twilioPhoneNumber":"+1%N","twilioAccountSid":"AC0123456789abcdef0123456789abcdef","twilioAuthToken":"t"}'
+measure_write "POST kb"    POST  "/api/assistants/$assistant_id/knowledge" '{"title":"Entry %N","content":"Content of entry %N."}'
 
 print_table
 

@@ -121,7 +121,7 @@ def start(fresh_stack):
 
 def test_mixed_load_no_5xx_no_lost_write_no_stall(fresh_stack):
     stack, writer = start(fresh_stack)
-    seconds = int(os.environ.get("RELIABILITY_SECONDS", "30"))
+    seconds = int(os.environ.get("RELIABILITY_SECONDS", "60"))
     drive(writer, clients=64, seconds=seconds, kinds=["read", "read", "read", "assistant", "number", "call", "call", "chat"])
     statuses = writer.statuses
     assert len(statuses) > 1000, f"only {len(statuses)} requests in {seconds} s"
