@@ -11,5 +11,8 @@ request = function()
   n = n + 1
   local unique = string.format("%d%03d%06d", tid, os.time() % 1000, n)
   local body = string.gsub(os.getenv("BENCH_BODY"), "%%N", unique)
-  return wrk.format(os.getenv("BENCH_METHOD"), nil, {["Content-Type"] = "application/json"}, body)
+  -- wrk.format takes the headers it is given, not -H's: copy those (the session cookie) in.
+  local headers = {["Content-Type"] = "application/json"}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  return wrk.format(os.getenv("BENCH_METHOD"), nil, headers, body)
 end
