@@ -313,6 +313,19 @@ measure_write "PATCH asst" PATCH "/api/assistants/$assistant_id" '{"name":"Renam
 measure_write "POST tool"  POST  /api/tools '{"type":"apiRequest","name":"t%N","method":"GET","url":"https://api.example.edu/x"}'
 measure_write "POST num"   POST  /api/phone-numbers '{"provider":"twilio","twilioPhoneNumber":"+1%N","twilioAccountSid":"AC0123456789abcdef0123456789abcdef","twilioAuthToken":"t"}'
 measure_write "POST kb"    POST  "/api/assistants/$assistant_id/knowledge" '{"title":"Entry %N","content":"Content of entry %N."}'
+# Users: each create hashes a password (argon2id, ~75 ms and 64 MiB, two at a time by design): 4 clients.
+connections=4 measure_write "POST user" POST /api/users '{"email":"u%N@bench.edu","password":"bench-password-%N","role":"VIEWER"}'
+
+# measure_delete NAME CREATE_PATH BODY DELETE_PREFIX: creates and deletes alternately (each DELETE removes
+# what the previous POST made), so the row is the rate of the pair's requests.
+measure_delete() {
+    export WRK_SCRIPT="$repo/bench/create_delete.lua" BENCH_CREATE_PATH=$2 BENCH_BODY=$3 BENCH_DELETE_PREFIX=$4
+    measure "$1" "$2" "$auth"
+    unset WRK_SCRIPT BENCH_CREATE_PATH BENCH_BODY BENCH_DELETE_PREFIX
+}
+measure_delete "POST+DEL tool" /api/tools '{"type":"apiRequest","name":"t%N","method":"GET","url":"https://api.example.edu/x"}' /api/tools/
+measure_delete "POST+DEL num"  /api/phone-numbers '{"provider":"twilio","twilioPhoneNumber":"+1%N","twilioAccountSid":"AC0123456789abcdef0123456789abcdef","twilioAuthToken":"t"}' /api/phone-numbers/
+measure_delete "POST+DEL asst" /api/assistants "${assistant//Bench Assistant/Bench %N}" /api/assistants/
 
 print_table
 

@@ -219,6 +219,7 @@ struct AnalyticsSetup {
         #expect(s.analytics(key: key).status == 403)
         #expect(s.analytics("timeRangeDays=14").status == 400)
         #expect(s.analytics("channel=fax").status == 400)
+        #expect(s.analytics("channel=&sentiment=").status == 400)  // present but empty is not one of the values
     }
 
     @Test func theDashboardReadsAnalyticsWithItsSessionCookie() throws {

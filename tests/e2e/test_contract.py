@@ -30,7 +30,7 @@ def test_schemathesis_finds_no_failures(contract_stack):
          "run", os.path.join(REPO, "openapi.yaml"),
          "--url", stack.base + "/api",
          "--include-path-regex", IMPLEMENTED,
-         "--max-examples", os.environ.get("SCHEMATHESIS_EXAMPLES", "60"),
+         "--max-examples", os.environ.get("SCHEMATHESIS_EXAMPLES", "150"),
          "--seed", "1",
          "--no-color"],
         capture_output=True, text=True, timeout=900, cwd=stack.dir)

@@ -75,7 +75,7 @@ enum AnalyticsRoutes {
     }
 
     static func choice(_ request: Request, _ name: String, _ allowed: [String]) throws -> String {
-        guard let value = request.query[name], !value.isEmpty else { return allowed[0] }
+        guard let value = request.query[name] else { return allowed[0] }
         guard allowed.contains(value) else {
             throw APIError.badRequest("Invalid value for parameter: \(name) (\(allowed.joined(separator: ", ")))")
         }
