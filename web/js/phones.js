@@ -1,6 +1,6 @@
 // Phone numbers: list, import twilio/vonage (edmo needs a voice platform), rename, attach/detach, release.
 import { api, apiList } from './api.js';
-import { h, field, can, messageBox, showMessage, showFormError, clearFormErrors, loadingRow, emptyState, confirmDialog, pager, reload, takeFlash } from './ui.js';
+import { h, field, can, messageBox, showMessage, showFormError, clearFormErrors, showVariant, loadingRow, emptyState, confirmDialog, pager, reload, takeFlash } from './ui.js';
 
 const PAGE = 50;
 
@@ -112,14 +112,7 @@ function createForm(msg, options) {
     Object.values(groups),
     f('Assistant', 'select', 'assistantId', { id: 'phone-assistant' }, options),
     h('div.actions', h('button', { type: 'submit', id: 'create-phone' }, 'Add number')));
-  const sync = () => {
-    for (const [k, g] of Object.entries(groups)) {
-      g.hidden = k !== sel.value;
-      g.querySelectorAll('input').forEach((c) => { c.disabled = k !== sel.value; });
-    }
-  };
-  sel.addEventListener('change', sync);
-  sync();
+  showVariant(sel, groups);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearFormErrors(form);

@@ -1,6 +1,6 @@
 // Tools: list, create and edit (function / apiRequest / mcp), delete.
 import { api, apiList } from './api.js';
-import { h, field, can, messageBox, showMessage, showFormError, clearFormErrors, loadingRow, emptyState, confirmDialog, pager, fmtDate, reload, takeFlash } from './ui.js';
+import { h, field, can, messageBox, showMessage, showFormError, clearFormErrors, showVariant, loadingRow, emptyState, confirmDialog, pager, fmtDate, reload, takeFlash } from './ui.js';
 
 const PAGE = 50;
 
@@ -96,14 +96,7 @@ function toolForm(msg, existing) {
       existing && h('a.button.secondary', { href: '#/tools' }, 'Cancel'),
       h('button', { type: 'submit', id: existing ? 'save-tool' : 'create-tool' }, existing ? 'Save changes' : 'Create tool')));
   const sel = typeSel.querySelector('select');
-  const sync = () => {
-    for (const [t, g] of Object.entries(groups)) {
-      g.hidden = t !== sel.value;
-      g.querySelectorAll('input, select, textarea').forEach((c) => { c.disabled = t !== sel.value; });
-    }
-  };
-  sel.addEventListener('change', sync);
-  sync();
+  showVariant(sel, groups);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearFormErrors(form);

@@ -82,6 +82,19 @@ export function showFormError(form, err, fallback) {
   if (!shown) showMessage(fallback, err.message, 'error');
 }
 
+/** Shows the fieldset group of the chosen variant (select value -> group) and disables the others' fields,
+ *  so only the chosen variant is validated and sent. */
+export function showVariant(select, groups) {
+  const sync = () => {
+    for (const [key, group] of Object.entries(groups)) {
+      group.hidden = key !== select.value;
+      group.querySelectorAll('input, select, textarea').forEach((c) => { c.disabled = key !== select.value; });
+    }
+  };
+  select.addEventListener('change', sync);
+  sync();
+}
+
 export function clearFormErrors(form) {
   form.querySelectorAll('.field.invalid').forEach((b) => b.classList.remove('invalid'));
   form.querySelectorAll('[aria-invalid]').forEach((c) => c.removeAttribute('aria-invalid'));
