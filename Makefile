@@ -1,33 +1,46 @@
-# The front door: make run | test | bench | migrate | build | deps
+# The front door: make run | test | bench | migrate | build | deps-run | deps
 SHELL := /bin/bash
 SWIFT ?= swift
-DEBIAN_PACKAGES := libfcgi-dev libfcgi-bin libsodium-dev libsqlite3-dev libcurl4-openssl-dev pkg-config \
-	nginx curl openssl wrk spawn-fcgi systemd python3 python3-pip libjs-chart.js chromium chromium-driver
+# What building and running need (build, release, migrate, run, install).
+RUN_PACKAGES := libfcgi-dev libfcgi-bin libsodium-dev libsqlite3-dev libcurl4-openssl-dev pkg-config \
+	nginx curl openssl libjs-chart.js
+# What the tests and the benchmark need on top (test, bench): process modes, load, browser, Python tools.
+TEST_PACKAGES := wrk spawn-fcgi systemd python3 python3-pip chromium chromium-driver
 PYTHON_PACKAGES := schemathesis==4.32.5 pytest requests openapi-spec-validator pyyaml selenium
 EDMO := .build/debug/edmo
 RUN_DIR ?= /tmp/edmo-run
 PORT ?= 8080
-SEED ?= ../shared/seed/openapi.yaml
+# The seed contract, frozen in the repository (see tests/spec/README.md).
+SEED ?= tests/spec/seed-openapi.yaml
 export EDMO_DATABASE ?= $(CURDIR)/.run/edmo.sqlite
 export EDMO_MIGRATIONS ?= $(CURDIR)/migrations
 
-.PHONY: deps build release test unit spec e2e run migrate bench clean install
+.PHONY: deps deps-run build release test unit spec e2e run migrate bench clean install
 
-## Installs what a fresh Debian 12 machine with Swift lacks (apt, pip), only when missing.
-deps:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# $(call apt_missing,PACKAGES): apt-get installs those of PACKAGES not installed yet; nothing when all are.
+define apt_missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q ' installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-		echo "installing: $$missing"; \
+		echo "installing:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+## Installs what a fresh Debian 12 machine with Swift lacks to build and run edmo (apt), only when missing.
+deps-run:
+	$(call apt_missing,$(RUN_PACKAGES))
+
+## ...and everything the tests and the benchmark need too (apt, pip), only when missing.
+deps: deps-run
+	$(call apt_missing,$(TEST_PACKAGES))
 	@python3 -c "import schemathesis, pytest, requests, openapi_spec_validator, yaml, selenium" 2>/dev/null || \
 		python3 -m pip install -q $(PYTHON_PACKAGES) 2>/dev/null || \
 		python3 -m pip install -q --break-system-packages $(PYTHON_PACKAGES)
 
-build: deps
+build: deps-run
 	$(SWIFT) build --product edmo
 
-release: deps
+release: deps-run
 	$(SWIFT) build -c release --product edmo
 
 ## Unit tests, the contract check, then the end-to-end suite (real nginx + the real binary).
@@ -47,19 +60,29 @@ migrate: build
 	@mkdir -p $(dir $(EDMO_DATABASE))
 	$(EDMO) migrate
 
-## nginx on http://127.0.0.1:$(PORT) in front of edmo serve; Ctrl-C stops both.
+## nginx on http://127.0.0.1:$(PORT) in front of edmo serve; Ctrl-C (or SIGTERM to make) stops both.
+## Overridable: PORT, RUN_DIR (absolute, every directory above it traversable by nginx's workers), EDMO.
 run: build migrate
-	@mkdir -p $(RUN_DIR) && chmod 755 $(RUN_DIR) && rm -rf $(RUN_DIR)/web && cp -r web $(RUN_DIR)/web
+	@mkdir -p $(RUN_DIR) .run && chmod 755 $(RUN_DIR) && rm -rf $(RUN_DIR)/web && cp -r web $(RUN_DIR)/web
 	@[ -s .run/secret.key ] || (umask 077; openssl rand -hex 32 > .run/secret.key)
 	@EDMO_SECRET_KEY=$$(cat .run/secret.key) $(EDMO) users ensure-admin
 	@nginx/render $(PORT) $(RUN_DIR)/edmo.sock $(RUN_DIR)/web $(RUN_DIR) > $(RUN_DIR)/nginx.conf
-	@EDMO_SECRET_KEY=$$(cat .run/secret.key) $(EDMO) serve --socket $(RUN_DIR)/edmo.sock --socket-mode 666 & pid=$$!; \
-		trap 'kill -TERM $$pid; nginx -s quit -c $(RUN_DIR)/nginx.conf -p $(RUN_DIR); wait $$pid' EXIT INT TERM; \
-		for i in $$(seq 50); do [ -S $(RUN_DIR)/edmo.sock ] && break; sleep 0.1; done; \
-		nginx -c $(RUN_DIR)/nginx.conf -p $(RUN_DIR) && \
-		echo "Edmo is up: http://127.0.0.1:$(PORT)  (API under /api; Ctrl-C stops)" && wait $$pid
+	@rm -f $(RUN_DIR)/edmo.sock; \
+	EDMO_SECRET_KEY=$$(cat .run/secret.key) $(EDMO) serve --socket $(RUN_DIR)/edmo.sock --socket-mode 666 & pid=$$!; \
+	stop() { \
+		trap - EXIT INT TERM; kill -TERM $$pid 2>/dev/null; \
+		if [ -s $(RUN_DIR)/nginx.pid ]; then \
+			nginx -s quit -c $(RUN_DIR)/nginx.conf -p $(RUN_DIR); \
+			for i in $$(seq 100); do [ -e $(RUN_DIR)/nginx.pid ] || break; sleep 0.1; done; \
+		fi; \
+		wait $$pid; \
+	}; \
+	trap stop EXIT; trap 'stop; exit 130' INT; trap 'stop; exit 143' TERM; \
+	for i in $$(seq 50); do [ -S $(RUN_DIR)/edmo.sock ] || ! kill -0 $$pid 2>/dev/null && break; sleep 0.1; done; \
+	[ -S $(RUN_DIR)/edmo.sock ] && nginx -c $(RUN_DIR)/nginx.conf -p $(RUN_DIR) && \
+	echo "Edmo is up: http://127.0.0.1:$(PORT)  (API under /api; Ctrl-C stops)" && wait $$pid
 
-bench: release
+bench: deps release
 	bench/run.sh $(CURDIR)/.build/release/edmo
 
 clean:

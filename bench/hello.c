@@ -3,7 +3,7 @@
  * no application work". Threaded the same way as edmo: FCGX_Init() first, one
  * listening Unix socket, N pthreads each looping FCGX_Accept_r on it, no
  * accept mutex (Debian's libfcgi is built without USE_LOCKING and concurrent
- * accept() is fine on Linux; see shared FASTCGI-NOTES pitfall 1).
+ * accept() is fine on Linux).
  *
  * Build: cc -O2 -o hello bench/hello.c -lfcgi -lpthread
  * Usage: hello SOCKET_PATH THREADS

@@ -4,8 +4,10 @@
 #   /bench/hello   nginx + a bare C libfcgi responder (bench/hello.c)
 #   /api/...       nginx + edmo, authenticated with a real session cookie
 #
-# Usage: bench/run.sh EDMO_BIN                 throughput table + target line
+# Usage: bench/run.sh EDMO_BIN                 throughput table + target line, ..., contention rows
 #        bench/run.sh EDMO_BIN --starvation    load at -c128/-c256, then time one request
+#        bench/run.sh EDMO_BIN --contention    only the contention rows: GET /api/assistants without and
+#                                              with a bad-login flood and slow model calls behind it
 #
 # Environment knobs:
 #   BENCH_SECONDS      seconds per wrk run (default 5)
@@ -15,6 +17,11 @@
 #   BENCH_WARMUP       warm-up seconds per target, discarded (default 2)
 #   EDMO_WORKERS       edmo worker threads, passed as --workers (default 8)
 #   HELLO_THREADS      C hello threads (default 8)
+#   BENCH_CONTENTION_CONNECTIONS  wrk connections on GET /api/assistants in the contention rows (default 8)
+#   BENCH_FLOOD_CLIENTS   concurrent bad-login clients, each in a loop (default 200)
+#   BENCH_SLOW_CALLS      concurrent chat calls to the slow fake model (default 20)
+#   BENCH_SLOW_MODEL_SECONDS  how long the fake model takes to answer (default 10, at least ramp + seconds + 2)
+#   BENCH_CONTENTION_RAMP seconds of background load before measuring (default 2)
 #   BENCH_KEEP=1       keep the run directory (logs, raw wrk output) instead of removing it
 #
 # Exit status: 0 when the benchmark ran, whether or not the target is met;
@@ -24,13 +31,14 @@ set -euo pipefail
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-[ $# -ge 1 ] || { echo "usage: $0 EDMO_BIN [--starvation]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 EDMO_BIN [--starvation|--contention]" >&2; exit 2; }
 edmo_arg=$1
 mode=table
 case ${2:-} in
     '') ;;
     --starvation) mode=starvation ;;
-    *) echo "usage: $0 EDMO_BIN [--starvation]" >&2; exit 2 ;;
+    --contention) mode=contention ;;
+    *) echo "usage: $0 EDMO_BIN [--starvation|--contention]" >&2; exit 2 ;;
 esac
 
 repo=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd -P)
@@ -44,10 +52,18 @@ runs=${BENCH_RUNS:-3}
 warmup=${BENCH_WARMUP:-2}
 workers=${EDMO_WORKERS:-8}
 hello_threads=${HELLO_THREADS:-8}
-for v in seconds connections wrk_threads runs warmup workers hello_threads; do
+contention_connections=${BENCH_CONTENTION_CONNECTIONS:-8}
+flood_clients=${BENCH_FLOOD_CLIENTS:-200}
+slow_calls=${BENCH_SLOW_CALLS:-20}
+ramp=${BENCH_CONTENTION_RAMP:-2}
+slow_model_seconds=${BENCH_SLOW_MODEL_SECONDS:-10}
+for v in seconds connections wrk_threads runs warmup workers hello_threads contention_connections flood_clients \
+         slow_calls ramp slow_model_seconds; do
     case ${!v} in ''|*[!0-9]*) die "$v must be a whole number, not '${!v}'" ;; esac
 done
 [ "$runs" -ge 1 ] || die "BENCH_RUNS must be at least 1"
+# The slow calls must still be in flight when the measurement ends.
+[ "$slow_model_seconds" -ge $(( ramp + seconds + 2 )) ] || slow_model_seconds=$(( ramp + seconds + 2 ))
 
 # ---- tools (installed quietly if missing; Debian package names) ------------
 need=()
@@ -72,7 +88,7 @@ chmod 755 "$tmp"   # nginx workers run as nobody and must reach the sockets
 mkdir -p "$tmp/web"
 cp -r "$repo/web/." "$tmp/web/"  # the dashboard, for bench/dashboard_timing.py
 
-edmo_pid='' hello_pid='' nginx_started=''
+edmo_pid='' hello_pid='' fake_pid='' nginx_started=''
 failed_logs() {
     local f
     for f in edmo.log hello.log error.log; do
@@ -99,6 +115,7 @@ cleanup() {
     [ "$status" -eq 0 ] || failed_logs
     [ -n "$edmo_pid" ] && stop_pid "$edmo_pid" edmo
     [ -n "$hello_pid" ] && stop_pid "$hello_pid" hello
+    [ -n "$fake_pid" ] && stop_pid "$fake_pid" "fake model server"
     if [ -n "$nginx_started" ] && [ -s "$tmp/nginx.pid" ]; then
         pid=$(cat "$tmp/nginx.pid")
         nginx -q -s quit -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/error.log" 2>/dev/null
@@ -143,7 +160,10 @@ cc -O2 -o "$tmp/hello" "$repo/bench/hello.c" -lfcgi -lpthread
 
 port=$(free_port)
 base=http://127.0.0.1:$port
-"$repo/nginx/render" "$port" "$tmp/edmo.sock" "$tmp/web" "$tmp" > "$tmp/nginx.conf"
+# nginx's login rate limit is lifted: the contention rows stand for a login flood from many addresses,
+# which a per-address limit would not stop (the only other login is the one below).
+EDMO_NGINX_LOGIN_RATE=1000000r/m EDMO_NGINX_LOGIN_BURST=100000 \
+    "$repo/nginx/render" "$port" "$tmp/edmo.sock" "$tmp/web" "$tmp" > "$tmp/nginx.conf"
 nginx -q -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/error.log" || die "nginx did not start (see above)"
 nginx_started=1
 
@@ -153,12 +173,42 @@ wait_for_socket "$tmp/hello.sock" "$hello_pid" "C hello"
 
 secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 export EDMO_DATABASE=$tmp/db.sqlite EDMO_SECRET_KEY=$secret EDMO_MIGRATIONS=$repo/migrations
-export ANALYTICS_API_KEY=bench-analytics-key EDMO_WEBHOOK_SECRET=bench-webhook-secret
+export ANALYTICS_API_KEY=bench-analytics-key-0123456789abcdef EDMO_WEBHOOK_SECRET=bench-webhook-secret-0123456789abcdef
 echo 'bench-password-1' | "$EDMO_BIN" users add --email bench@example.edu --role ADMIN --password-stdin \
     >"$tmp/users.log" 2>&1 || { cat "$tmp/users.log" >&2; die "edmo users add failed"; }
-"$EDMO_BIN" serve --socket "$tmp/edmo.sock" --socket-mode 666 --workers "$workers" 2>"$tmp/edmo.log" &
-edmo_pid=$!
-wait_for_socket "$tmp/edmo.sock" "$edmo_pid" edmo
+# start_edmo [NAME=VALUE...]: edmo serve on $tmp/edmo.sock, with these settings on top of the exported ones.
+start_edmo() {
+    rm -f "$tmp/edmo.sock"
+    env "$@" "$EDMO_BIN" serve --socket "$tmp/edmo.sock" --socket-mode 666 --workers "$workers" 2>>"$tmp/edmo.log" &
+    edmo_pid=$!
+    wait_for_socket "$tmp/edmo.sock" "$edmo_pid" edmo
+}
+# The contention rows: chats with model.provider openai go to a slow local fake (EDMO_ALLOW_PRIVATE_URLS lets
+# edmo reach 127.0.0.1), and the per-address login lockout is out of the way so every bad login is hashed
+# (each uses a new email, so no account lockout applies either).
+start_fake_openai() {
+    python3 "$repo/bench/fake_openai.py" "$slow_model_seconds" > "$tmp/fake_openai.out" 2>&1 &
+    fake_pid=$!
+    local i
+    for i in $(seq 100); do
+        fake_port=$(sed -n 's/^port //p' "$tmp/fake_openai.out")
+        [ -n "$fake_port" ] && return 0
+        kill -0 "$fake_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$tmp/fake_openai.out" >&2
+    die "the fake model server did not start"
+}
+contention_env() {
+    echo "OPENAI_BASE_URL=http://127.0.0.1:$fake_port/v1" EDMO_ALLOW_PRIVATE_URLS=1 EDMO_LOGIN_ADDRESS_MAX_FAILURES=100000
+}
+if [ "$mode" = contention ]; then
+    start_fake_openai
+    # shellcheck disable=SC2046 # word splitting intended: NAME=VALUE words without spaces
+    start_edmo $(contention_env)
+else
+    start_edmo
+fi
 
 code=$(curl -sS -o "$tmp/login.body" -D "$tmp/login.headers" -w '%{http_code}' --max-time 10 \
     -H 'Content-Type: application/json' \
@@ -290,6 +340,68 @@ for i in $(seq 100); do
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || die "could not create assistant $i"
 done
 
+# ---- contention: GET /api/assistants while logins are flooded and model calls hang -------------------
+# contention_line LOADED: wrk on GET /api/assistants (BENCH_CONTENTION_CONNECTIONS connections, BENCH_SECONDS),
+# alone (LOADED=0) or (LOADED=1) while BENCH_FLOOD_CLIENTS clients post failed logins in a loop and
+# BENCH_SLOW_CALLS chats to an assistant with model.provider openai wait on the fake model. The background
+# load starts BENCH_CONTENTION_RAMP seconds before the measurement. Prints one line; a slow or refused GET is
+# reported (in its p99, non-2xx or socket errors), not fatal.
+contention_line() {
+    local loaded=$1 out="$tmp/wrk-contention-$1.txt" flood_pid='' label='alone' i
+    local curl_pids=()
+    if [ "$loaded" = 1 ]; then
+        label="with $flood_clients bad logins + $slow_calls slow model calls"
+        wrk -t1 -c"$flood_clients" -d"$(( ramp + seconds + 1 ))s" --timeout 30s -s "$repo/bench/bad_login.lua" "$base" \
+            > "$tmp/wrk-flood.txt" 2>&1 &
+        flood_pid=$!
+        for i in $(seq "$slow_calls"); do
+            curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 120 -H "$auth" \
+                -H 'Content-Type: application/json' \
+                -d "{\"assistantId\":\"$assistant_id\",\"message\":\"Slow question $i?\"}" \
+                "$base/api/chat" > "$tmp/slow-chat-$i.txt" 2>>"$tmp/slow-chat-errors.txt" &
+            curl_pids+=($!)
+        done
+        sleep "$ramp"
+    fi
+    wrk -t1 -c"$contention_connections" -d"${seconds}s" --timeout 30s --latency -H "$auth" "$base/api/assistants" \
+        > "$out" 2>&1 || { cat "$out" >&2; die "wrk failed on /api/assistants (contention)"; }
+    local flood='' chats=''
+    if [ "$loaded" = 1 ]; then
+        wait "$flood_pid" || { cat "$tmp/wrk-flood.txt" >&2; die "wrk failed on the login flood"; }
+        for i in "${curl_pids[@]}"; do wait "$i" || true; done
+        flood=$(awk '/requests in/ { n = $1; d = $4; sub(/,$/, "", d) } /^status counts:/ { sub(/^status counts: ?/, ""); c = $0 }
+                     END { printf "%d answered in %s%s", n, d, (c == "" ? "" : " (" c ")") }' "$tmp/wrk-flood.txt")
+        chats=$( (cat "$tmp"/slow-chat-*.txt 2>/dev/null || true) | awk '{ n[$1]++; if ($2 > t) t = $2 }
+                     END { for (c in n) s = s (s ? " " : "") c ":" n[c]; printf "%s, slowest %.1f s", s, t }')
+    fi
+    local done_n rps p50 p99 non2xx errs
+    done_n=$(awk '/requests in/ { print $1 }' "$out")
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    non2xx=$(awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); print $2 }' "$out")
+    errs=$(awk '/Socket errors:/ { s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s }' "$out")
+    if [ "${done_n:-0}" -gt 0 ]; then
+        p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+        p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+        printf 'contention: GET /api/assistants, %d clients, %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms (%s requests, %s non-2xx, %s socket errors)\n' \
+            "$contention_connections" "$label" "$rps" "$p50" "$p99" "$done_n" "${non2xx:-0}" "${errs:-0}"
+    else
+        printf 'contention: GET /api/assistants, %d clients, %s: no request answered within %d s (%s socket errors)\n' \
+            "$contention_connections" "$label" "$seconds" "${errs:-0}"
+    fi
+    if [ "$loaded" = 1 ]; then
+        echo "contention:   bad logins (status:count): $flood; slow chats: $chats"
+    fi
+}
+contention_rows() {
+    echo
+    contention_line 0
+    contention_line 1
+}
+if [ "$mode" = contention ]; then
+    contention_rows
+    exit 0
+fi
+
 # Baselines first (the ratio is against /bench/hello), then edmo endpoints, one line each.
 measure nginx        /bench/nginx
 measure hello        /bench/hello
@@ -391,7 +503,7 @@ for i in 1 2 3 4 5; do
 done
 analytics_line() {
     local label=$1 conns=$2 out="$tmp/wrk-analytics-$1-$2.txt"
-    wrk -t1 -c"$conns" -d"${seconds}s" --latency -H "X-API-Key: bench-analytics-key" "$base/api/analytics?timeRangeDays=90" > "$out" 2>&1 \
+    wrk -t1 -c"$conns" -d"${seconds}s" --latency -H "X-API-Key: $ANALYTICS_API_KEY" "$base/api/analytics?timeRangeDays=90" > "$out" 2>&1 \
         || die "wrk failed on /api/analytics"
     grep -q "Non-2xx" "$out" && { cat "$out" >&2; die "analytics failed under load"; }
     a_p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
@@ -429,3 +541,10 @@ fi
 
 echo
 echo "memory: edmo resident $idle_rss MiB idle after start, peak $(rss_mib VmHWM) MiB over this whole run (targets: < 40 MiB idle, < 150 MiB under load)"
+
+# Last, as it restarts edmo (same database and socket) with the slow fake model behind OpenAI chats.
+start_fake_openai
+stop_pid "$edmo_pid" edmo
+# shellcheck disable=SC2046 # word splitting intended: NAME=VALUE words without spaces
+start_edmo $(contention_env)
+contention_rows

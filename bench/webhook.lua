@@ -14,5 +14,5 @@ request = function()
 "artifact":{"transcript":"AI: Hi\nUser: Fees?","messages":[{"role":"bot","message":"Hi"},{"role":"user","message":"Fees?"}]}}}]],
     tostring(tid), n, os.getenv("BENCH_NOW"), os.getenv("BENCH_ASSISTANT"))
   return wrk.format("POST", "/api/webhooks/provider",
-    {["Content-Type"] = "application/json", ["X-Vapi-Secret"] = "bench-webhook-secret"}, body)
+    {["Content-Type"] = "application/json", ["X-Vapi-Secret"] = os.getenv("EDMO_WEBHOOK_SECRET")}, body)
 end

@@ -18,7 +18,13 @@ public struct AppContext: Sendable {
     public var clock: Clock
     public var ids: IDGenerator
     public var passwords: PasswordHasher
+    /// At most `config.outboundLimit` worker threads inside outbound calls (language models, voice
+    /// platform) at once, so slow upstreams cannot take every worker; the rest fail fast with a 503.
+    public var outbound: CapacityGate
     public var log: Logger
+
+    /// How long an outbound call waits for a free slot before its request gets a 503.
+    public static let outboundWaitSeconds: TimeInterval = 1
 
     public init(
         config: Config, database: EdmoDatabase, clock: Clock = .system, ids: IDGenerator = .random,
@@ -30,17 +36,21 @@ public struct AppContext: Sendable {
         self.resources = SQLiteResourceStore(database: database)
         self.chats = SQLiteChatStore(database: database)
         self.analytics = SQLiteAnalyticsStore(database: database)
+        let outbound = CapacityGate(limit: config.outboundLimit, resource: "outbound calls", waitSeconds: Self.outboundWaitSeconds)
+        self.outbound = outbound
         if config.provider == .vapi, let url = config.providerURL, let key = config.providerAPIKey {
             var http = HTTPClient()
             http.totalTimeout = TimeInterval(config.providerTimeoutSeconds)
             http.allowPrivateNetworks = config.allowPrivateURLs
+            http.gate = outbound
             self.platform = VoicePlatform(baseURL: url, apiKey: key, http: http)
         }
         self.secrets = config.secretKey.count == 32 ? SecretBox(key: config.secretKey) : nil
         self.owner = "\(ProcessInfo.processInfo.hostName)/\(getpid())"
         self.clock = clock
         self.ids = ids
-        self.passwords = passwords ?? PasswordHasher(concurrency: config.hashConcurrency)
+        self.passwords = passwords
+            ?? PasswordHasher(concurrency: config.hashConcurrency, waitSeconds: TimeInterval(config.hashWaitSeconds))
         self.log = log
     }
 
@@ -52,6 +62,7 @@ public struct AppContext: Sendable {
         var http = HTTPClient()
         http.totalTimeout = TimeInterval(config.llmTimeoutSeconds)
         http.allowPrivateNetworks = config.allowPrivateURLs
+        http.gate = outbound
         switch provider {
         case .openai:
             guard config.openAIKey != nil || config.openAIBaseURL != nil else { return nil }

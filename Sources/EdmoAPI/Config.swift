@@ -35,8 +35,26 @@ public struct Config: Sendable {
     public var loginMaxFailures: Int = 5
     public var loginAddressMaxFailures: Int = 20
     public var loginLockoutSeconds: Int = 900
+    /// Failures on one account from all addresses before strangers (addresses that never logged in to it)
+    /// are slowed down with a growing Retry-After; its owner is never locked out by them.
+    public var loginAccountMaxFailures: Int = 50
+    /// Failures from one IPv6 /64 (one customer's network) before it is locked like one address.
+    public var loginNetworkMaxFailures: Int = 100
+    /// Seconds between two phone-number syncs with the voice platform (claimed in the database).
+    public var phoneSyncSeconds: Int = 60
     public var hashConcurrency: Int = 2
+    /// How long a login or password change waits for a free hashing slot before a 503.
+    public var hashWaitSeconds: Int = 2
+    /// Worker threads allowed inside outbound calls (language models, voice platform) at once; nil means
+    /// half the workers (at least one). See `outboundLimit`.
+    public var outboundConcurrency: Int?
     public var migrationsPath: String?
+
+    /// Shared secrets (`ANALYTICS_API_KEY`, `EDMO_WEBHOOK_SECRET`) must be at least this long.
+    public static let minimumSecretLength = 32
+
+    /// The outbound gate's size: `EDMO_OUTBOUND_CONCURRENCY`, else max(1, workers / 2).
+    public var outboundLimit: Int { outboundConcurrency ?? max(1, workers / 2) }
 
     public init(databasePath: String, secretKey: [UInt8]) {
         self.databasePath = databasePath
@@ -58,8 +76,8 @@ public struct Config: Sendable {
             throw ConfigError(description: "EDMO_SECRET_KEY is not set: 64 hex characters (32 bytes); try `openssl rand -hex 32`")
         }
         var config = Config(databasePath: database, secretKey: key)
-        config.analyticsAPIKey = nonEmpty(env["ANALYTICS_API_KEY"])
-        config.webhookSecret = nonEmpty(env["EDMO_WEBHOOK_SECRET"])
+        config.analyticsAPIKey = try sharedSecret(env, "ANALYTICS_API_KEY")
+        config.webhookSecret = try sharedSecret(env, "EDMO_WEBHOOK_SECRET")
         if let raw = nonEmpty(env["EDMO_PROVIDER"]) {
             guard let kind = ProviderKind(rawValue: raw) else {
                 throw ConfigError(description: "EDMO_PROVIDER must be 'local' or 'vapi', not '\(raw)'")
@@ -99,13 +117,29 @@ public struct Config: Sendable {
         try integer(env, "EDMO_LOGIN_MAX_FAILURES", 1...1000) { config.loginMaxFailures = $0 }
         try integer(env, "EDMO_LOGIN_ADDRESS_MAX_FAILURES", 1...100_000) { config.loginAddressMaxFailures = $0 }
         try integer(env, "EDMO_LOGIN_LOCKOUT_SECONDS", 1...86_400) { config.loginLockoutSeconds = $0 }
+        try integer(env, "EDMO_LOGIN_ACCOUNT_MAX_FAILURES", 1...100_000) { config.loginAccountMaxFailures = $0 }
+        try integer(env, "EDMO_LOGIN_NETWORK_MAX_FAILURES", 1...1_000_000) { config.loginNetworkMaxFailures = $0 }
+        try integer(env, "EDMO_PHONE_SYNC_SECONDS", 0...86_400) { config.phoneSyncSeconds = $0 }
         try integer(env, "EDMO_HASH_CONCURRENCY", 1...64) { config.hashConcurrency = $0 }
+        try integer(env, "EDMO_HASH_WAIT_SECONDS", 0...60) { config.hashWaitSeconds = $0 }
+        try integer(env, "EDMO_OUTBOUND_CONCURRENCY", 1...4096) { config.outboundConcurrency = $0 }
         config.migrationsPath = nonEmpty(env["EDMO_MIGRATIONS"])
         return config
     }
 
     private static func nonEmpty(_ value: String?) -> String? {
         guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        return value
+    }
+
+    /// A shared secret is optional (unset turns its feature off) but, when set, long enough not to be guessed.
+    /// The message names the variable and never repeats the value.
+    private static func sharedSecret(_ env: [String: String], _ name: String) throws -> String? {
+        guard let value = nonEmpty(env[name]) else { return nil }
+        let length = value.trimmingCharacters(in: .whitespaces).count
+        guard length >= minimumSecretLength else {
+            throw ConfigError(description: "\(name) must be at least \(minimumSecretLength) characters (it has \(length)); try `openssl rand -hex 32`")
+        }
         return value
     }
 

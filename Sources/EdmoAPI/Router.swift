@@ -41,7 +41,7 @@ public struct Router: Sendable {
         do {
             response = try dispatch(request, context)
         } catch {
-            response = ErrorResponder.response(for: error, request: request, log: context.log)
+            response = ErrorResponder.response(for: error, request: request, log: context.log, database: context.database)
         }
         response.addHeader("X-Request-Id", request.requestId)
         response.addHeader("Cache-Control", "no-store")
@@ -51,7 +51,13 @@ public struct Router: Sendable {
 
     func dispatch(_ request: Request, _ context: AppContext) throws -> Response {
         // Split on the UTF-8 bytes: String.split walks grapheme clusters and this runs on every request.
-        let parts = request.path.utf8.split(separator: UInt8(ascii: "/")).map { Substring($0) }
+        // An empty segment (`//`, a trailing `/`) names no endpoint: every spelling of a path must be the
+        // one nginx's per-location rules (the login rate limit) see. `%2F` stays encoded (Request.decodePath).
+        let all = request.path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        guard all.count > 1, all[0].isEmpty, !all.dropFirst().contains(where: \.isEmpty) else {
+            throw APIError(404, "No such endpoint: \(request.method) \(request.path)")
+        }
+        let parts = all.dropFirst().map { Substring($0) }
         // The most specific pattern wins: `/knowledge/import` over `/knowledge/{entryId}`.
         var allowed: [String] = []
         var found: (Route, [String: String])?
@@ -70,10 +76,28 @@ public struct Router: Sendable {
         guard let (route, params) = found else {
             throw APIError(405, "Method \(request.method) is not allowed here", headers: ["Allow": allowed.joined(separator: ", ")])
         }
+        try checkOrigin(request)
         try checkBody(request, limit: context.config.maxBodyBytes)
         var request = request
         request.pathParams = params
         return try route.handler(request, context)
+    }
+
+    /// Cross-site request forgery: a browser attaches the session cookie (SameSite=Lax) to a sibling
+    /// site's POST too, so an unsafe method that carries the cookie must come from our own pages. Browsers
+    /// say where a request comes from in `Sec-Fetch-Site`, older ones in `Origin`; a request with neither
+    /// (curl, scripts) is not a browser's and passes.
+    func checkOrigin(_ request: Request) throws {
+        guard !["GET", "HEAD", "OPTIONS"].contains(request.method),
+              request.cookie(Authenticator.cookieName) != nil else { return }
+        if let site = request.header("sec-fetch-site")?.lowercased() {
+            guard site == "same-origin" || site == "none" else { throw APIError(403, "Cross-site request refused") }
+        } else if let origin = request.header("origin") {
+            let authority = origin.range(of: "://").map { String(origin[$0.upperBound...]) } ?? ""
+            guard !authority.isEmpty, authority.lowercased() == request.header("host")?.lowercased() else {
+                throw APIError(403, "Cross-site request refused")
+            }
+        }
     }
 
     func checkBody(_ request: Request, limit: Int) throws {

@@ -33,8 +33,8 @@ func callReport(
 struct AnalyticsSetup {
     let r: Roles
     let assistantA: String, assistantB: String, number: String
-    static let secret = "whsec-test"
-    static let deploymentKey = "deployment-analytics-key"
+    static let secret = "whsec-test-0123456789abcdef0123456789"
+    static let deploymentKey = "deployment-analytics-key-0123456789abcdef"
 
     init() throws {
         r = try Roles {

@@ -55,7 +55,7 @@ import Testing
         try app.addUser("admin@example.edu")
         let editor = try app.addUser("e@example.edu", role: .editor)
         _ = try app.login("e@example.edu")
-        try app.context.accounts.deleteUser(orgId: editor.orgId, id: editor.id)
+        try app.context.accounts.deleteUser(orgId: editor.orgId, id: editor.id, version: nil)
         let count = try app.context.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sessions") }
         #expect(count == 0)
     }

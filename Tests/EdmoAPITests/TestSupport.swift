@@ -40,7 +40,7 @@ struct TestApp {
     let router = Router()
     let logLines: LogSink
 
-    init(configure: (inout Config) -> Void = { _ in }) throws {
+    init(passwords: PasswordHasher = .fastForTests(), configure: (inout Config) -> Void = { _ in }) throws {
         directory = makeTempDirectory()
         clock = TestClock(t0)
         var config = Config(databasePath: directory + "/edmo.sqlite", secretKey: Array(repeating: 7, count: 32))
@@ -51,7 +51,7 @@ struct TestApp {
         logLines = sink
         context = AppContext(
             config: config, database: database, clock: clock.clock, ids: CountingIDs().generator,
-            passwords: .fastForTests(), log: Logger { line in sink.append(line) })
+            passwords: passwords, log: Logger { line in sink.append(line) })
     }
 
     @discardableResult

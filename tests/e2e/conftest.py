@@ -37,10 +37,11 @@ def wait_for(predicate, timeout=10.0, what="condition"):
 
 class Stack:
     """mode: 'socket' (edmo serve --socket), 'systemd' (systemd-socket-activate, fd 3),
-    'spawn' (spawn-fcgi, fd 0)."""
+    'spawn' (spawn-fcgi, fd 0). nginx_env: extra environment for nginx/render (e.g. EDMO_NGINX_LOGIN_RATE)."""
 
-    def __init__(self, mode="socket", env=None):
+    def __init__(self, mode="socket", env=None, nginx_env=None):
         self.mode = mode
+        self.nginx_env = dict(os.environ, **(nginx_env or {}))
         self.dir = tempfile.mkdtemp(prefix="edmo-e2e-")
         os.chmod(self.dir, 0o755)
         # The repo's real dashboard, copied so nginx (workers run as nobody) can read it.
@@ -73,7 +74,8 @@ class Stack:
         self.add_user(ADMIN_EMAIL, "ADMIN", ADMIN_PASSWORD)
         self.launch()
         conf = subprocess.run([os.path.join(REPO, "nginx", "render"), str(self.port), self.socket,
-                               os.path.join(self.dir, "web"), self.dir], capture_output=True, text=True, check=True)
+                               os.path.join(self.dir, "web"), self.dir], capture_output=True, text=True, check=True,
+                              env=self.nginx_env)
         self.nginx_conf = os.path.join(self.dir, "nginx.conf")
         with open(self.nginx_conf, "w") as f:
             f.write(conf.stdout)
@@ -155,8 +157,8 @@ def stack():
 def fresh_stack():
     stacks = []
 
-    def make(mode="socket", env=None):
-        s = Stack(mode, env).start()
+    def make(mode="socket", env=None, nginx_env=None):
+        s = Stack(mode, env, nginx_env).start()
         stacks.append(s)
         return s
 

@@ -4,6 +4,7 @@ import json
 import threading
 import time
 import uuid
+from urllib.parse import unquote
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 COLLECTIONS = ("assistant", "tool", "phone-number", "credential", "call")
@@ -69,10 +70,16 @@ class FakeVapi:
                 status = 200
                 with fake.lock:
                     if method == "GET" and len(parts) == 1:
-                        result = list(items.values())
+                        # Like Vapi: newest first, `limit` (default 100) a page, `createdAtLe` to page on.
+                        query = dict(p.split("=", 1) for p in _query.split("&") if "=" in p)
+                        upto = unquote(query.get("createdAtLe", ""))
+                        listed = sorted((o for o in items.values() if not upto or o.get("createdAt", "") <= upto),
+                                        key=lambda o: o.get("createdAt", ""), reverse=True)
+                        result = listed[: int(query.get("limit", 100))]
                     elif method == "POST" and len(parts) == 1:
                         obj = dict(body or {})
                         obj["id"] = str(uuid.uuid4())
+                        obj["createdAt"] = "%s.%06dZ" % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), len(items))
                         if parts[0] == "phone-number" and obj.get("provider") == "vapi":
                             obj["number"] = "+1%s555%04d" % (obj.get("numberDesiredAreaCode", "786"), len(items) + 1)
                         items[obj["id"]] = obj

@@ -8,8 +8,8 @@ import requests
 
 from test_resources import ASSISTANT
 
-WEBHOOK_SECRET = "e2e-webhook-secret"
-DEPLOYMENT_KEY = "e2e-analytics-key"
+WEBHOOK_SECRET = "e2e-webhook-secret-0123456789abcdef"
+DEPLOYMENT_KEY = "e2e-analytics-key-0123456789abcdef"
 
 
 def report(call_id, assistant, minutes_ago, seconds, reason="customer-ended-call", sentiment="positive"):

@@ -14,7 +14,7 @@ IMPLEMENTED = (r"^/(auth/(login|me)|users(/\{id\})?|assistants(/\{id\}(/knowledg
 
 @pytest.fixture
 def contract_stack(fresh_stack):
-    return fresh_stack(env={"ANALYTICS_API_KEY": "contract-analytics-key", "EDMO_WEBHOOK_SECRET": "contract-webhook-secret"})
+    return fresh_stack(env={"ANALYTICS_API_KEY": "contract-analytics-key-0123456789abcdef", "EDMO_WEBHOOK_SECRET": "contract-webhook-secret-0123456789abcdef"})
 
 
 def test_schemathesis_finds_no_failures(contract_stack):

@@ -107,6 +107,25 @@ def sign_in(d, base, email, password=PASSWORD):
     d.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
 
 
+def stray_text(d):
+    """Text nodes in the view that are only a JavaScript value's name: a null or false the code appended as text."""
+    return d.execute_script("""
+        const walker = document.createTreeWalker(document.getElementById('view'), NodeFilter.SHOW_TEXT);
+        const found = [];
+        while (walker.nextNode()) {
+            const t = walker.currentNode.textContent.trim();
+            if (['null', 'undefined', 'false', 'true', 'NaN', '[object Object]'].includes(t)) found.push(t);
+        }
+        return found;""")
+
+
+def no_stray_values(d):
+    idle(d)
+    assert not stray_text(d), stray_text(d)
+    text = d.find_element(By.ID, "view").text
+    assert not re.search(r"(?<![\w-])(null|undefined)(?![\w-])", text), text
+
+
 def field(d, name, scope="#assistant-form"):
     return d.find_element(By.CSS_SELECTOR, f'{scope} [data-field="{name}"]')
 
@@ -129,6 +148,9 @@ def test_editor_builds_an_assistant(users, driver):
     # Create an assistant; a validation error is shown next to its field first.
     clickable(d, "#new-assistant").click()
     visible(d, "#assistant-form")
+    assert d.current_url.endswith("#/assistants/new")
+    text_in(d, "#view h1", "New assistant")
+    no_stray_values(d)  # once showed a stray "null" under the heading
     fill(field(d, "name"), "Admissions helper")
     fill(field(d, "firstMessage"), "Hi! Ask me about admissions.")
     Select(field(d, "firstMessageMode")).select_by_value("assistant-waits-for-user")
@@ -204,6 +226,7 @@ def test_editor_builds_an_assistant(users, driver):
     text_in(d, f'#knowledge-list li.entry[data-id="{entry_id}"]', "Applications close on March 15th.")
     text_in(d, f'#knowledge-list li.entry[data-id="{entry_id}"] .questions', "When do applications close? · Last day to apply?")
     assert "March 1st" not in d.find_element(By.CSS_SELECTOR, "#knowledge-list").text
+    no_stray_values(d)
     shot(d, "assistant-detail")
 
     # The list shows it, and the search filters it.
@@ -378,6 +401,7 @@ def test_viewer_reads_only_and_wrong_password_is_explained(users, driver):
     text_in(d, "#knowledge-list", "Park in lot B.")
     assert field(d, "name").get_attribute("disabled") is not None
     no_write_controls()
+    no_stray_values(d)  # a knowledge entry once showed "false" where a VIEWER has no edit buttons
     shot(d, "viewer-assistant")
     for route, ready in (("phone-numbers", "#phone-list table, #phone-list .empty"), ("gaps", "#gap-list li.gap"), ("analytics", "#analytics-summary")):
         go(d, base, route)

@@ -1,9 +1,16 @@
-"""The shipped deployment files are valid: systemd units verify clean, the production nginx config loads."""
+"""The shipped deployment files are valid: systemd units verify clean, the production nginx config loads,
+and run for real it compresses the dashboard's assets and rate-limits every spelling of the login path."""
+import gzip
+import http.client
+import json
 import os
+import shutil
+import ssl
 import subprocess
 import tempfile
 
-from conftest import EDMO_BIN, REPO
+from conftest import EDMO_BIN, REPO, free_port, wait_for
+from test_nginx import LOGIN_SPELLINGS
 
 
 def test_systemd_units_verify_clean():
@@ -20,21 +27,87 @@ def test_systemd_units_verify_clean():
         assert r.stderr.strip() == "" and r.stdout.strip() == ""
 
 
+def production_nginx(d, http_port=80, https_port=443):
+    """Writes d/nginx.conf: the production site (nginx/edmo.conf) with a self-signed certificate, the repo's
+    snippet, logs in d, the dashboard from d/web and the FastCGI socket at d/edmo.sock (absent: the API is down),
+    listening on loopback at the given ports. Returns its path."""
+    os.chmod(d, 0o755)  # nginx's workers (nobody) read d/web
+    shutil.copytree(os.path.join(REPO, "web"), os.path.join(d, "web"))
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=edmo.test",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    with open(os.path.join(REPO, "nginx", "edmo.conf")) as f:
+        site = f.read()
+    for old, new in (("/etc/ssl/edmo/fullchain.pem", cert), ("/etc/ssl/edmo/privkey.pem", key),
+                     ("/etc/nginx/snippets/edmo-fastcgi.conf", os.path.join(REPO, "nginx", "edmo-fastcgi.conf")),
+                     ("/var/log/nginx/", d + "/"), ("root /usr/local/share/edmo/web;", f"root {d}/web;"),
+                     ("unix:/run/edmo/edmo.sock", f"unix:{d}/edmo.sock"),
+                     ("listen 80;", f"listen 127.0.0.1:{http_port};"), ("listen [::]:80;", ""),
+                     ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+                     ("listen [::]:443 ssl http2;", "")):
+        assert old in site, old
+        site = site.replace(old, new)
+    with open(os.path.join(d, "site.conf"), "w") as f:
+        f.write(site)
+    temp_paths = " ".join(f"{k}_temp_path {d}/{k}_temp;" for k in ("client_body", "fastcgi", "proxy", "uwsgi", "scgi"))
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(f"pid {d}/nginx.pid; error_log {d}/error.log; events {{}}\n"
+                f"http {{ include /etc/nginx/mime.types; access_log off; {temp_paths} include {d}/site.conf; }}\n")
+    return os.path.join(d, "nginx.conf")
+
+
 def test_production_nginx_config_loads():
     with tempfile.TemporaryDirectory() as d:
-        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=edmo.test",
-                        "-keyout", key, "-out", cert], check=True, capture_output=True)
-        with open(os.path.join(REPO, "nginx", "edmo.conf")) as f:
-            site = (f.read().replace("/etc/ssl/edmo/fullchain.pem", cert).replace("/etc/ssl/edmo/privkey.pem", key)
-                    .replace("/etc/nginx/snippets/edmo-fastcgi.conf", os.path.join(REPO, "nginx", "edmo-fastcgi.conf")))
-        for word in ("/var/log/nginx/", ):
-            site = site.replace(word, d + "/")
-        with open(os.path.join(d, "site.conf"), "w") as f:
-            f.write(site)
-        with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write(f"pid {d}/nginx.pid; error_log {d}/error.log; events {{}}\n"
-                    f"http {{ include /etc/nginx/mime.types; access_log off; include {d}/site.conf; }}\n")
-        r = subprocess.run(["nginx", "-t", "-c", os.path.join(d, "nginx.conf"), "-p", d], capture_output=True, text=True)
+        conf = production_nginx(d)
+        r = subprocess.run(["nginx", "-t", "-c", conf, "-p", d], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         assert "test is successful" in r.stderr
+
+
+def https(port, method, path, headers=None, body=None, source="127.0.0.1"):
+    """(status, lowercase headers, raw body) over TLS, the path sent exactly as written."""
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, source_address=(source, 0),
+                                       context=ssl._create_unverified_context())
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def test_production_nginx_gzips_assets_and_limits_every_login_spelling():
+    """The production site running for real (no app behind it: API requests that get through answer 502)."""
+    with tempfile.TemporaryDirectory() as d:
+        port = free_port()
+        conf = production_nginx(d, free_port(), port)
+        subprocess.run(["nginx", "-c", conf, "-p", d], check=True)
+        try:
+            wait_for(lambda: os.path.exists(os.path.join(d, "nginx.pid")), what="nginx")
+            # gzip: Chart.js (as index.html loads it) and a dashboard module, only when the client asks.
+            for path, local in (("/vendor/chart.js/chart.min.js", "/usr/share/javascript/chart.js/chart.min.js"),
+                                ("/js/assistants.js", os.path.join(d, "web", "js", "assistants.js")),
+                                ("/app.css", os.path.join(d, "web", "app.css"))):
+                with open(local, "rb") as f:
+                    expected = f.read()
+                status, headers, body = https(port, "GET", path, {"Accept-Encoding": "gzip"})
+                assert status == 200 and headers.get("content-encoding") == "gzip", (path, headers)
+                assert "Accept-Encoding" in headers.get("vary", "") and "strict-transport-security" in headers
+                assert gzip.decompress(body) == expected
+                status, headers, body = https(port, "GET", path)
+                assert status == 200 and "content-encoding" not in headers and body == expected, (path, headers)
+
+            # Login limit (rate=10r/m, burst=10): from each spelling's own address, 11 requests reach the
+            # (absent) app, the 12th is nginx's 429.
+            for n, path in enumerate(LOGIN_SPELLINGS):
+                source = f"127.0.1.{10 + n}"
+                codes = [https(port, "POST", path, {"Content-Type": "application/json"}, "{}", source)[0] for _ in range(11)]
+                assert codes == [502] * 11, (path, codes)
+                status, headers, body = https(port, "POST", path, {"Content-Type": "application/json"}, "{}", source)
+                assert status == 429 and json.loads(body) == {"error": "Too many requests"}, (path, status, body)
+            # That address is limited on login only.
+            for path in ("/api/auth/me", "/api/assistants", "/api/authx/login"):
+                assert https(port, "GET", path, source="127.0.1.10")[0] == 502, path
+        finally:
+            subprocess.run(["nginx", "-s", "stop", "-c", conf, "-p", d], capture_output=True)
+            wait_for(lambda: not os.path.exists(os.path.join(d, "nginx.pid")), what="nginx to stop")

@@ -16,6 +16,7 @@ def vapi(fresh_stack):
     fake = FakeVapi()
     stack = fresh_stack(env={"EDMO_PROVIDER": "vapi", "EDMO_PROVIDER_URL": fake.url,
                              "EDMO_PROVIDER_API_KEY": fake.api_key, "EDMO_PROVIDER_TIMEOUT_SECONDS": "2",
+                             "EDMO_PHONE_SYNC_SECONDS": "0",
                              "EDMO_ALLOW_PRIVATE_URLS": "1"})
     yield stack, fake, stack.session()
     fake.close()
@@ -118,11 +119,14 @@ def test_phone_numbers_on_the_platform(vapi):
     credential_id = fake.store["phone-number"][vonage.json()["providerId"]]["credentialId"]
     assert fake.store["credential"][credential_id]["apiSecret"] == "vonage-secret-2"
 
-    # The list reflects the platform: a number released there disappears, one bought elsewhere appears.
+    # The list reflects the platform: one bought elsewhere appears at once; one released there is marked
+    # missing at the first sync and goes at the second (EDMO_PHONE_SYNC_SECONDS=0 here).
     fake.store["phone-number"].pop(bought.json()["providerId"])
-    fake.store["phone-number"]["outside-1"] = {"id": "outside-1", "provider": "twilio", "number": "+13055550100", "name": "Bought elsewhere"}
-    listed = admin.get(base + "/phone-numbers").json()
-    numbers = {n["number"] for n in listed}
+    fake.store["phone-number"]["outside-1"] = {"id": "outside-1", "provider": "twilio", "number": "+13055550100",
+                                               "name": "Bought elsewhere", "createdAt": "2020-01-01T00:00:00.000Z"}
+    numbers = {n["number"] for n in admin.get(base + "/phone-numbers").json()}
+    assert {bought.json()["number"], "+13055550100", "+17865550199", "+442071838750"} <= numbers
+    numbers = {n["number"] for n in admin.get(base + "/phone-numbers").json()}
     assert bought.json()["number"] not in numbers
     assert {"+13055550100", "+17865550199", "+442071838750"} <= numbers
     renamed = admin.patch(base + f"/phone-numbers/{imported.json()['id']}", json={"name": "Front desk"})
@@ -175,3 +179,28 @@ def test_a_platform_on_this_host_is_refused_unless_allowed(fresh_stack):
         assert "EDMO_ALLOW_PRIVATE_URLS" in stack.log()
     finally:
         fake.close()
+
+
+def test_phone_number_sync_never_deletes_on_a_bad_list(vapi):
+    """A failed, empty or truncated platform list deletes nothing; paging reads past the first 1,000."""
+    stack, fake, admin = vapi
+    base = stack.base + "/api"
+    mine = admin.post(base + "/phone-numbers", json=TWILIO).json()
+    # 1,200 numbers bought elsewhere, older than ours: two pages of the platform's list.
+    for i in range(1200):
+        fake.store["phone-number"][f"outside-{i}"] = {"id": f"outside-{i}", "provider": "twilio", "number": f"+1305555{i:04d}",
+                                                     "createdAt": "2020-01-01T00:00:%02d.%06dZ" % (i // 1000, i)}
+    listed = admin.get(base + "/phone-numbers?limit=1000")
+    assert int(listed.headers["X-Total-Count"]) == 1201
+    saved = dict(fake.store["phone-number"])
+    for broken in ("error", "empty", "error", "empty"):
+        if broken == "error":
+            fake.mode = "error"
+        else:
+            fake.store["phone-number"].clear()
+        assert admin.get(base + "/phone-numbers").status_code == 200
+        fake.mode = "ok"
+        fake.store["phone-number"].update(saved)
+    assert admin.get(base + f"/phone-numbers/{mine['id']}").status_code == 200
+    assert int(admin.get(base + "/phone-numbers").headers["X-Total-Count"]) == 1201
+    assert "the platform's list is empty" in stack.log()

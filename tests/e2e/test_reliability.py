@@ -12,7 +12,7 @@ import requests
 
 from test_resources import ASSISTANT
 
-SECRET = "reliability-webhook-secret"
+SECRET = "reliability-webhook-secret-0123456789"
 TWILIO_SID = "AC" + "1" * 32
 
 

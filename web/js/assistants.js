@@ -148,11 +148,12 @@ export async function renderDetail(view, id, query) {
     }
   });
   takeFlash(msg);
+  // Node.append (unlike h) writes null and false as text: only nodes go to it.
   view.append(
     h('div.toolbar', h('h1', id ? (a.name || 'Assistant') : 'New assistant'),
-      id && can('chat', 'use') && h('a.button.secondary', { href: `#/chat?assistantId=${encodeURIComponent(id)}` }, 'Chat with it')),
-    id && h('p.meta', `ID: ${a.id}`),
-    form);
+      id && can('chat', 'use') && h('a.button.secondary', { href: `#/chat?assistantId=${encodeURIComponent(id)}` }, 'Chat with it')));
+  if (id) view.append(h('p.meta', `ID: ${a.id}`));
+  view.append(form);
   if (id) view.append(knowledgeSection(a.id));
 }
 
@@ -186,8 +187,8 @@ function knowledgeSection(assistantId) {
     const show = () => {
       li.replaceChildren(
         h('div.entry-text', h('strong', k.title), h('p', k.content),
-          (k.questions || []).length ? h('p.meta.questions', `Also asked as: ${k.questions.join(' · ')}`) : null),
-        writable && h('div.entry-actions',
+          (k.questions || []).length ? h('p.meta.questions', `Also asked as: ${k.questions.join(' · ')}`) : null));
+      if (writable) li.append(h('div.entry-actions',
           h('button.secondary.small.edit', { type: 'button', 'aria-label': `Edit entry ${k.title}`, onclick: edit }, 'Edit'),
           h('button.danger.small', { type: 'button', 'aria-label': `Delete entry ${k.title}`, onclick: async () => {
             if (!(await confirmDialog(`Delete the entry "${k.title}"?`))) return;

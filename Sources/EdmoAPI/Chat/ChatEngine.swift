@@ -39,8 +39,7 @@ enum ChatEngine {
     /// Quotes the best entry when it covers enough of the question; otherwise says so plainly.
     static func builtIn(_ turn: ChatTurn) -> EngineReply {
         if KnowledgeRules.isSmallTalk(turn.message) {
-            let greeting = ["hi", "hello", "hey", "morning", "afternoon", "evening"]
-            let text = turn.message.lowercased().split(whereSeparator: { !$0.isLetter }).contains { greeting.contains(String($0)) }
+            let text = KnowledgeRules.isGreeting(turn.message)
                 ? "Hello! What would you like to know?" : "You're welcome! Is there anything else I can help with?"
             return EngineReply(text: text, unanswered: false)
         }

@@ -19,16 +19,34 @@ public enum KnowledgeRules {
         "them", "they", "it", "its", "some", "one", "also", "just", "still",
     ]
 
+    /// Words a greeting or a thank-you is made of. A message is small talk when every word is one of these:
+    /// "Hello there!", "Good morning", "Many thanks", "Hello, how are you?"; a question after a greeting
+    /// ("Hi, when is the deadline?") has other words and is not.
     static let smallTalkWords: Set<String> = [
-        "thanks", "thank", "you", "great", "perfect", "helpful", "very", "much", "ok", "okay", "cool", "awesome",
-        "that", "is", "was", "bye", "goodbye", "hi", "hello", "hey", "good", "morning", "afternoon", "evening",
-        "nice", "cheers", "appreciate", "it", "so", "really", "lot", "a", "the", "this", "all", "got", "see",
+        // greetings
+        "hi", "hello", "hey", "hiya", "howdy", "heya", "hallo", "greetings", "good", "morning", "afternoon",
+        "evening", "day", "there", "everyone", "all", "folks", "how", "are", "you", "doing", "today", "is", "it",
+        "going", "nice", "to", "meet", "again",
+        // thanks and goodbyes
+        "thanks", "thank", "thx", "ty", "tysm", "thankyou", "many", "cheers", "much", "so", "very", "a", "lot",
+        "appreciate", "appreciated", "that", "was", "this", "the", "great", "perfect", "helpful", "ok", "okay",
+        "cool", "awesome", "really", "got", "see", "bye", "goodbye", "have",
     ]
 
     /// Greetings and thanks: answered politely, never a knowledge gap.
     public static func isSmallTalk(_ text: String) -> Bool {
         let all = text.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init)
         return !all.isEmpty && all.allSatisfy(smallTalkWords.contains)
+    }
+
+    /// Words that make small talk a greeting (answered "Hello!") rather than thanks or a goodbye.
+    static let greetingWords: Set<String> = [
+        "hi", "hello", "hey", "hiya", "howdy", "heya", "hallo", "greetings", "morning", "afternoon", "evening",
+    ]
+
+    /// Small talk that greets (as opposed to thanking): "Hi there, thanks" greets.
+    public static func isGreeting(_ text: String) -> Bool {
+        text.lowercased().split(whereSeparator: { !$0.isLetter }).contains { greetingWords.contains(String($0)) }
     }
 
     public static func words(_ text: String) -> [String] {

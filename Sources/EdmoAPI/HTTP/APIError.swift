@@ -27,10 +27,18 @@ struct ErrorBody: Encodable { let error: String }
 public enum ErrorResponder {
     /// Maps any thrown error to the `{"error": "..."}` envelope. Unknown errors are 500s: logged in full,
     /// answered with a generic message.
-    public static func response(for error: Error, request: Request, log: Logger) -> Response {
+    public static func response(for error: Error, request: Request, log: Logger, database: EdmoDatabase? = nil) -> Response {
         let apiError: APIError
         if let known = error as? APIError {
             apiError = known
+        } else if EdmoDatabase.isStorageFull(error) {
+            // Logged once a minute, not per request: a full disk fails every write until space is freed.
+            if database?.shouldReportStorageFull() ?? true {
+                log.error("storage is full: writes fail with 507 until space is freed (\(error))")
+            }
+            apiError = APIError(507, "Storage is full; nothing was saved. Try again once the operator has freed space.")
+        } else if case StoreError.stale? = error as? StoreError {
+            apiError = .conflict("The resource was changed by others at the same moment too many times; try again")
         } else if case StoreError.conflict(let message)? = error as? StoreError {
             apiError = .conflict(message)
         } else if case StoreError.notFound(let what)? = error as? StoreError {
@@ -44,6 +52,10 @@ public enum ErrorResponder {
         } else if let llm = error as? LLMError {
             log.error("request \(request.requestId) \(request.method) \(request.path): \(llm)")
             apiError = APIError(502, "The assistant's language model did not answer; your message was saved. Try again later.")
+        } else if let busy = error as? ServerBusyError {
+            // A per-host cap (password hashing, outbound calls) is full: the client retries shortly.
+            log.error("request \(request.requestId) \(request.method) \(request.path): \(busy)")
+            apiError = APIError(503, ServerBusyError.message, headers: ["Retry-After": String(ServerBusyError.retryAfterSeconds)])
         } else {
             log.error("request \(request.requestId) \(request.method) \(request.path) failed: \(String(describing: error))")
             apiError = APIError(500, "Internal server error")

@@ -105,10 +105,15 @@ public struct Request: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Percent-decodes each segment, except one that would decode to a `/` (`%2F`): it stays encoded,
+    /// so `/api/auth%2Flogin` is one segment that no route has, never `/api/auth/login`.
     static func decodePath(_ raw: String) -> String {
         guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
         return raw.split(separator: "/", omittingEmptySubsequences: false)
-            .map { $0.removingPercentEncoding ?? String($0) }
+            .map { segment in
+                guard let decoded = segment.removingPercentEncoding, !decoded.contains("/") else { return String(segment) }
+                return decoded
+            }
             .joined(separator: "/")
     }
 

@@ -25,14 +25,19 @@ public enum HTTPClientError: Error, Equatable, CustomStringConvertible {
 }
 
 /// The one HTTP client for everything outbound, on libcurl: connect and total timeouts, http/https only,
-/// no redirects (a redirect answer is returned as is, never followed to another host), a response size
-/// cap. Request headers (which carry keys) are never logged.
+/// no redirects (a redirect answer is returned as is, never followed to another host), no proxy (proxy
+/// environment variables are ignored, so the SSRF guard sees the real destination), a response size cap.
+/// Request headers (which carry keys) are never logged.
 public struct HTTPClient: Sendable {
     public var connectTimeout: TimeInterval = 3
     public var totalTimeout: TimeInterval = 15
     public var maxResponseBytes = 8 << 20
     /// Off: connections to loopback, link-local and private addresses are refused (see AddressGuard).
     public var allowPrivateNetworks = false
+    /// The process's outbound gate (`EDMO_OUTBOUND_CONCURRENCY`, see AppContext): every request holds one
+    /// slot while it runs; when none frees up quickly, `send` throws `ServerBusyError` without connecting.
+    /// Nil: ungated (tests).
+    public var gate: CapacityGate?
 
     private static let ready: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
@@ -41,6 +46,11 @@ public struct HTTPClient: Sendable {
     public func send(method: String, url: String, headers: [String] = [], body: [UInt8]? = nil) throws -> HTTPResponse {
         precondition(Self.ready, "libcurl failed to initialise")
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw HTTPClientError.invalidURL }
+        guard let gate else { return try perform(method: method, url: url, headers: headers, body: body) }
+        return try gate.run { try perform(method: method, url: url, headers: headers, body: body) }
+    }
+
+    private func perform(method: String, url: String, headers: [String], body: [UInt8]?) throws -> HTTPResponse {
         guard let handle = curl_easy_init() else { throw HTTPClientError.unreachable("curl_easy_init failed") }
         defer { curl_easy_cleanup(handle) }
 
@@ -53,6 +63,10 @@ public struct HTTPClient: Sendable {
         edmo_curl_setopt_string(handle, CURLOPT_URL, url)
         edmo_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
         edmo_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        // Never through a proxy, whatever http_proxy/HTTPS_PROXY/ALL_PROXY say: "" disables the proxy and
+        // "*" exempts every host (libcurl documents both; either alone suffices).
+        edmo_curl_setopt_string(handle, CURLOPT_PROXY, "")
+        edmo_curl_setopt_string(handle, CURLOPT_NOPROXY, "*")
         edmo_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         edmo_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
         edmo_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout * 1000))
@@ -63,7 +77,10 @@ public struct HTTPClient: Sendable {
         edmo_curl_setopt_opensocket(handle) { context, _, address in
             let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
             let target = address!.pointee
-            let refused = withUnsafePointer(to: target.addr) { !sink.allowPrivate && AddressGuard.isPrivate($0) }
+            // The address is read where libcurl put it: `curl_sockaddr.addr` is declared as a 16-byte
+            // `sockaddr` but holds a whole `sockaddr_in6` (28 bytes) for IPv6. A copy (`target.addr`) would
+            // keep only the first 8 bytes of an IPv6 address and judge the rest from garbage.
+            let refused = !sink.allowPrivate && Self.isPrivate(address!, length: Int(target.addrlen))
             if refused {
                 sink.refused = true
                 return CURL_SOCKET_BAD
@@ -98,6 +115,17 @@ public struct HTTPClient: Sendable {
         var status = 0
         edmo_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, body: sink.bytes)
+    }
+
+    /// The guard's verdict on the address in libcurl's own `curl_sockaddr`, in place; too short an address
+    /// for its family counts as private (refused).
+    static func isPrivate(_ address: UnsafeMutablePointer<curl_sockaddr>, length: Int) -> Bool {
+        let offset = MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr)!
+        let family = Int32(address.pointee.family)
+        let needed = family == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size
+        guard length >= needed else { return true }
+        let raw = UnsafeRawPointer(address) + offset
+        return AddressGuard.isPrivate(raw.assumingMemoryBound(to: sockaddr.self))
     }
 
     final class ResponseSink {

@@ -4,14 +4,30 @@ import Foundation
 struct ProviderSync {
     let context: AppContext
 
-    /// The platform's numbers are the truth: numbers released there are dropped here, known ones get the
-    /// platform's number, local labels (name, assistant) stay. Numbers bought outside Edmo are imported
-    /// only when the deployment has a single organisation (otherwise nobody can say whose they are).
-    /// A platform failure leaves the local list as it is.
+    /// The platform's numbers are the truth: known ones get the platform's number, local labels (name,
+    /// assistant) stay, and numbers bought outside Edmo are imported only when the deployment has a single
+    /// organisation (otherwise nobody can say whose they are). A number the platform does not list is only
+    /// marked missing; it is deleted (sealed credentials with it) when a second sync, at least
+    /// EDMO_PHONE_SYNC_SECONDS later, misses it too. Nothing is marked when the list failed, could not be
+    /// paged to its end, or came back empty while numbers are known here.
+    /// Runs at most once per EDMO_PHONE_SYNC_SECONDS for the whole deployment (the platform account is
+    /// shared): the turn is claimed in the database, so one request of one host does it.
     func syncPhoneNumbers() {
+        guard context.platform != nil else { return }
+        do {
+            guard try context.resources.claimJob(
+                "phone-number-sync", every: TimeInterval(context.config.phoneSyncSeconds), now: context.now) else { return }
+        } catch {
+            context.log.error("cannot claim the phone number sync: \(error)")
+            return
+        }
+        syncPhoneNumbersNow()
+    }
+
+    func syncPhoneNumbersNow() {
         guard let platform = context.platform else { return }
         do {
-            let remote = try platform.list("phone-number")
+            let (remote, complete) = try platform.listAll("phone-number")
             let local = try context.resources.phoneNumbersWithProviderIds()
             let byProviderId = Dictionary(local.map { ($0.providerId!, $0) }, uniquingKeysWith: { a, _ in a })
             let remoteIds = Set(remote.compactMap { $0["id"]?.stringValue })
@@ -19,6 +35,7 @@ struct ProviderSync {
             for item in remote {
                 guard let providerId = item["id"]?.stringValue, let number = item["number"]?.stringValue, !number.isEmpty else { continue }
                 if var known = byProviderId[providerId] {
+                    if known.missingSyncs > 0 { try context.resources.setPhoneNumberMissingSyncs(id: known.id, 0) }
                     if known.number != number {
                         known.number = number
                         known.updatedAt = now
@@ -39,8 +56,20 @@ struct ProviderSync {
                         completing: nil)
                 }
             }
-            for gone in local where !remoteIds.contains(gone.providerId!) {
-                try context.resources.deletePhoneNumber(orgId: gone.orgId, id: gone.id, completing: nil)
+            let missing = local.filter { !remoteIds.contains($0.providerId!) }
+            guard !missing.isEmpty else { return }
+            guard complete, !remote.isEmpty else {
+                context.log.error(
+                    "phone number sync: the platform's list is \(complete ? "empty" : "incomplete"); \(missing.count) local numbers not in it are kept")
+                return
+            }
+            for gone in missing {
+                if gone.missingSyncs >= 1 {
+                    try context.resources.deletePhoneNumber(orgId: gone.orgId, id: gone.id, version: nil, completing: nil)
+                    context.log.info("phone number \(gone.id) is gone from the voice platform; deleted")
+                } else {
+                    try context.resources.setPhoneNumberMissingSyncs(id: gone.id, gone.missingSyncs + 1)
+                }
             }
         } catch {
             context.log.error("phone number sync with the voice platform failed; serving the local list: \(error)")
@@ -86,30 +115,26 @@ struct ProviderSync {
         switch op.action {
         case .create:
             if kind == nil {
-                syncPhoneNumbers()
+                syncPhoneNumbersNow()
                 return
             }
-            for item in try platform.list(collection) where item["metadata"]?["edmoId"]?.stringValue == op.localId {
+            for item in try platform.listAll(collection).items where item["metadata"]?["edmoId"]?.stringValue == op.localId {
                 if let providerId = item["id"]?.stringValue { try platform.delete(collection, id: providerId) }
             }
         case .update:
             guard let kind, let record = try context.resources.document(kind, orgId: op.orgId, id: op.localId),
                   let providerId = record.providerId else { return }
-            var document = try Document(stored: record, localKeys: kind == .tool ? ["provider"] : [])
-            if kind == .tool, let sealed = try context.resources.toolSecret(toolId: record.id),
-               case .object(var server)? = document.config["server"] {
-                server["secret"] = .string(String(decoding: try context.unseal(sealed), as: UTF8.self))
-                document.config["server"] = .object(server)
-            }
+            let document = kind == .tool
+                ? try ToolRoutes.platformDocument(record, context) : try Document(stored: record, localKeys: [])
             _ = try platform.update(collection, id: providerId, DocumentRoutes.tagged(document.config, id: record.id))
         case .delete:
             if let kind {
                 guard let record = try context.resources.document(kind, orgId: op.orgId, id: op.localId) else { return }
                 if let providerId = record.providerId { try platform.delete(collection, id: providerId) }
-                try context.resources.deleteDocument(kind, orgId: op.orgId, id: record.id, completing: nil)
+                try context.resources.deleteDocument(kind, orgId: op.orgId, id: record.id, version: nil, completing: nil)
             } else if let record = try context.resources.phoneNumber(orgId: op.orgId, id: op.localId) {
                 if let providerId = record.providerId { try platform.delete(collection, id: providerId) }
-                try context.resources.deletePhoneNumber(orgId: op.orgId, id: record.id, completing: nil)
+                try context.resources.deletePhoneNumber(orgId: op.orgId, id: record.id, version: nil, completing: nil)
             }
         }
     }

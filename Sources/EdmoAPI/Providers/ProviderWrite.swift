@@ -4,7 +4,8 @@ import Foundation
 /// 1. a `provider_operations` row is committed before the call;
 /// 2. the provider call runs; if it fails, the row is removed and nothing local changes;
 /// 3. the local write runs and removes the row in the same transaction;
-/// 4. if the local write fails, `compensate` undoes the provider side.
+/// 4. if the local write fails, `compensate` undoes the provider side; if that fails too, the row stays
+///    and `ProviderSync.recover` settles it later (this process's rows once it has exited, or after ten minutes).
 /// A crash between 2 and 3 leaves the row, and `ProviderSync.recover` settles it at the next start.
 /// In local mode (no platform) only the local write runs.
 struct ProviderWrite {
@@ -14,7 +15,7 @@ struct ProviderWrite {
         _ kind: ProviderOperation.Kind, _ action: ProviderOperation.Action, orgId: String, localId: String,
         remote: (VoicePlatform) throws -> Remote,
         local: (Remote?, _ operation: String?) throws -> Void,
-        compensate: (VoicePlatform, Remote) -> Void = { _, _ in }
+        compensate: (VoicePlatform, Remote) throws -> Void = { _, _ in }
     ) throws {
         guard let platform = context.platform else {
             try local(nil, nil)
@@ -35,8 +36,12 @@ struct ProviderWrite {
             try local(result, operation.id)
         } catch {
             context.log.error("local \(action.rawValue) of \(kind.rawValue) \(localId) failed after the provider accepted it; compensating: \(error)")
-            compensate(platform, result)
-            try? context.resources.endOperation(id: operation.id)
+            do {
+                try compensate(platform, result)
+                try? context.resources.endOperation(id: operation.id)
+            } catch let compensation {
+                context.log.error("could not undo the provider \(action.rawValue) of \(kind.rawValue) \(localId) (\(compensation)); left for recovery")
+            }
             throw error
         }
     }

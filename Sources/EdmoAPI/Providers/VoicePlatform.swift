@@ -44,11 +44,32 @@ public struct VoicePlatform: Sendable {
         }
     }
 
-    public func list(_ collection: String) throws -> [JSONValue] {
-        guard case .array(let items) = try call("GET", "/\(collection)?limit=1000", nil) else {
-            throw ProviderError.failed("the platform's \(collection) list is not a JSON array")
+    public static let pageSize = 1000
+
+    /// Every object of a collection, page by page: the platform lists newest first, at most `limit` a
+    /// page, so the next page asks for those created at or before the oldest one seen (ids already seen
+    /// are skipped). `complete` is false when paging could not go on (a full page with nothing new, or
+    /// objects without `createdAt`): then the list may lack objects that exist.
+    public func listAll(_ collection: String, pageSize: Int = VoicePlatform.pageSize) throws -> (items: [JSONValue], complete: Bool) {
+        var items: [JSONValue] = []
+        var seen: Set<String> = []
+        var query = "limit=\(pageSize)"
+        for _ in 0..<10_000 {
+            guard case .array(let page) = try call("GET", "/\(collection)?\(query)", nil) else {
+                throw ProviderError.failed("the platform's \(collection) list is not a JSON array")
+            }
+            var fresh = 0
+            for item in page {
+                guard let id = item["id"]?.stringValue, seen.insert(id).inserted else { continue }
+                items.append(item)
+                fresh += 1
+            }
+            if page.count < pageSize { return (items, true) }
+            guard fresh > 0, let oldest = page.compactMap({ $0["createdAt"]?.stringValue }).min(),
+                  page.allSatisfy({ $0["createdAt"]?.stringValue != nil }) else { return (items, false) }
+            query = "limit=\(pageSize)&createdAtLe=\(oldest.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? oldest)"
         }
-        return items
+        return (items, false)
     }
 
     /// The id a created object came back with.

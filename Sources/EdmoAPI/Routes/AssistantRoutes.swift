@@ -27,22 +27,23 @@ enum AssistantRoutes {
         let record = try DocumentRoutes.create(spec, Document(config: config.objectValue ?? [:]), principal, context) { record, operation in
             try context.resources.insertDocument(.assistant, record, secret: nil, completing: operation)
         }
-        return Response.rawJSON(record.body, status: 201)
+        return Response.rawJSON(record.body, status: 201).withETag(record.version)
     }
 
     /// A partial update (JSON merge patch): absent fields stay, `null` clears a field.
     static func update(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.agents, .write, request, context)
-        let existing = try DocumentRoutes.find(spec, principal, request, context)
         let patch = try DocumentRoutes.bodyObject(request)
-        let old = try Document(stored: existing, localKeys: [])
-        let merged = try spec.canonicalize(JSONValue.object(old.config).merged(with: .object(patch)))
         let record = try DocumentRoutes.update(
-            spec, existing, old: old, new: Document(config: merged.objectValue ?? [:]), context
-        ) { record, operation in
-            try context.resources.updateDocument(.assistant, record, secret: .keep, completing: operation)
-        }
-        return Response.rawJSON(record.body)
+            spec, principal, request, context,
+            stored: { try Document(stored: $0, localKeys: []) },
+            merge: { old in
+                Document(config: try spec.canonicalize(JSONValue.object(old.config).merged(with: .object(patch))).objectValue ?? [:])
+            },
+            store: { record, _, operation in
+                try context.resources.updateDocument(.assistant, record, secret: .keep, completing: operation)
+            })
+        return Response.rawJSON(record.body).withETag(record.version)
     }
 
     /// Numbers attached to the assistant are detached (the database does it: ON DELETE SET NULL).

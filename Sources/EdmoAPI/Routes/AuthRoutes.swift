@@ -10,27 +10,27 @@ enum AuthRoutes {
 
     static func login(_ request: Request, _ context: AppContext) throws -> Response {
         let body = try JSON.decode(LoginBody.self, from: request)
-        let email = Validate.normalizedEmail(body.email)
-        guard !email.isEmpty else { throw APIError.badRequest("Missing required field: email") }
+        guard !Validate.normalizedEmail(body.email).isEmpty else { throw APIError.badRequest("Missing required field: email") }
+        // Checked before anything is stored or hashed, so a client cannot grow the database with long emails.
+        let email = try Validate.email(body.email)
 
-        let throttle = LoginThrottle(context: context)
-        let keys = ["account:\(email)", "address:\(request.remoteAddress)"]
-        try throttle.check(keys)
+        let throttle = LoginThrottle(context: context, email: email, address: request.remoteAddress)
+        try throttle.check()
 
         let user = try context.accounts.user(email: email)
         let valid: Bool
         if let user, !body.password.isEmpty, body.password.utf8.count <= Validate.maxPasswordBytes {
-            valid = context.passwords.verify(body.password, hash: user.passwordHash)
+            valid = try context.passwords.verify(body.password, hash: user.passwordHash)
         } else {
-            context.passwords.verifyAgainstDummy(body.password)
+            try context.passwords.verifyAgainstDummy(body.password)
             valid = false
         }
         guard let user, valid else {
-            try throttle.recordFailure(keys)
+            try throttle.recordFailure()
             throw APIError(401, "Invalid email or password")
         }
         guard !user.disabled else { throw APIError(403, "Account is disabled") }
-        try throttle.recordSuccess(keys)
+        try throttle.recordSuccess()
 
         let now = context.now
         let token = Tokens.randomHex(bytes: 32)

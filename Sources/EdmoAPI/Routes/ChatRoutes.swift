@@ -75,16 +75,23 @@ enum ChatRoutes {
         do {
             reply = try ChatEngine.reply(turn, context)
         } catch {
-            // The failure is part of the conversation, visible to whoever reviews it.
+            // The failure is part of the conversation, visible to whoever reviews it, but only as a generic
+            // line with the request id: the upstream's own text (which may name accounts, hosts, quotas) goes
+            // to the server log only.
+            context.log.error("request \(request.requestId) chat \(conversation.id) assistant \(assistant.id): the assistant could not answer: \(error)")
             try? context.chats.appendMessages(
                 conversationId: conversation.id,
-                [ConversationMessage(role: .error, content: "The assistant could not answer: \(error)", createdAt: Timestamp.format(context.now))],
+                [ConversationMessage(role: .error, content: Self.failureMessage(request), createdAt: Timestamp.format(context.now))],
                 now: context.now, cost: nil, unanswered: 1, providerChatId: nil)
-            // "Nothing was changed" would be wrong here: the user's message is saved.
-            if case ProviderError.failed(let why) = error { throw LLMError.failed("voice platform chat: \(why)") }
-            throw error
+            // "Nothing was changed" would be wrong here: the user's message is saved. Logged above already.
+            switch error {
+            case is LLMError, is ProviderError, is HTTPClientError: throw APIError(502, Self.unavailableMessage)
+            default: throw error  // busy (503), or a bug (500)
+            }
         }
-        if reply.unanswered {
+        // A greeting or a thank-you is never a knowledge gap, whatever the engine says.
+        let unanswered = reply.unanswered && !KnowledgeRules.isSmallTalk(message)
+        if unanswered {
             _ = try context.chats.recordGap(
                 orgId: principal.orgId, assistantId: assistant.id, question: message,
                 normalized: KnowledgeRules.normalize(message), newId: context.ids.next("gap"), now: context.now)
@@ -92,8 +99,15 @@ enum ChatRoutes {
         let answeredAt = Timestamp.format(context.now)
         try context.chats.appendMessages(
             conversationId: conversation.id, [ConversationMessage(role: .assistant, content: reply.text, createdAt: answeredAt)],
-            now: context.now, cost: reply.cost, unanswered: reply.unanswered ? 1 : 0, providerChatId: reply.providerChatId)
+            now: context.now, cost: reply.cost, unanswered: unanswered ? 1 : 0, providerChatId: reply.providerChatId)
         return try Response.json(ChatResponse(message: reply.text, chatId: conversation.id, cost: reply.cost, timestamp: answeredAt))
+    }
+
+    static let unavailableMessage = "The assistant's language model did not answer; your message was saved. Try again later."
+
+    /// What a failed turn shows in the conversation: never the upstream's text, which is logged instead.
+    static func failureMessage(_ request: Request) -> String {
+        "The assistant could not answer (request \(request.requestId)). Try again later."
     }
 
     /// Every field present, null when unknown (the contract lists them all as required).

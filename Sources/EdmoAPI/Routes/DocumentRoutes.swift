@@ -77,7 +77,8 @@ enum DocumentRoutes {
 
     static func get(_ spec: DocumentSpec, _ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(spec.area, .read, request, context)
-        return Response.rawJSON(try find(spec, principal, request, context).body)
+        let record = try find(spec, principal, request, context)
+        return Response.rawJSON(record.body).withETag(record.version)
     }
 
     static func find(_ spec: DocumentSpec, _ principal: Principal, _ request: Request, _ context: AppContext) throws -> DocumentRecord {
@@ -116,48 +117,68 @@ enum DocumentRoutes {
                 try store(record, operation)
                 created = record
             },
-            compensate: { platform, providerId in try? platform.delete(spec.collection, id: providerId) })
+            compensate: { platform, providerId in try platform.delete(spec.collection, id: providerId) })
         return created!
     }
 
+    /// A PATCH: reads the current record, `merge`s the request into it (`stored` gives the document as the
+    /// platform knows it), sends the result to the platform (vapi mode) and writes it conditionally on the
+    /// version read; a lost race runs all of it again on the newer row (`OptimisticWrite`), so concurrent
+    /// PATCHes of different fields all survive. `store` writes the record and returns its new version.
     static func update(
-        _ spec: DocumentSpec, _ existing: DocumentRecord, old: Document, new: Document, _ context: AppContext,
-        store: (DocumentRecord, String?) throws -> Void
+        _ spec: DocumentSpec, _ principal: Principal, _ request: Request, _ context: AppContext,
+        stored: (DocumentRecord) throws -> Document,
+        merge: (Document) throws -> Document,
+        store: (DocumentRecord, Document, String?) throws -> Int
     ) throws -> DocumentRecord {
-        let now = Timestamp.format(context.now)
-        var updated: DocumentRecord?
-        try ProviderWrite(context: context).run(
-            opKind(spec), .update, orgId: existing.orgId, localId: existing.id,
-            remote: { platform in
-                guard let providerId = existing.providerId else { return }
-                _ = try platform.update(spec.collection, id: providerId, tagged(new.config, id: existing.id))
-            },
-            local: { _, operation in
-                let record = try new.record(
-                    id: existing.id, orgId: existing.orgId, providerId: existing.providerId,
-                    createdAt: existing.createdAt, updatedAt: now)
-                try store(record, operation)
-                updated = record
-            },
-            compensate: { platform, _ in
-                if let providerId = existing.providerId {
-                    _ = try? platform.update(spec.collection, id: providerId, tagged(old.config, id: existing.id))
-                }
-            })
-        return updated!
+        try OptimisticWrite.run {
+            let existing = try find(spec, principal, request, context)
+            try ETag.check(request, version: existing.version)
+            let new = try merge(try stored(existing))
+            let now = Timestamp.format(context.now)
+            var updated: DocumentRecord?
+            try ProviderWrite(context: context).run(
+                opKind(spec), .update, orgId: existing.orgId, localId: existing.id,
+                remote: { platform in
+                    guard let providerId = existing.providerId else { return }
+                    _ = try platform.update(spec.collection, id: providerId, tagged(new.config, id: existing.id))
+                },
+                local: { _, operation in
+                    var record = try new.record(
+                        id: existing.id, orgId: existing.orgId, providerId: existing.providerId,
+                        createdAt: existing.createdAt, updatedAt: now)
+                    record.version = existing.version
+                    record.version = try store(record, new, operation)
+                    updated = record
+                },
+                compensate: { platform, _ in
+                    // Mirror what is stored now: another writer may have changed it since it was read.
+                    guard let providerId = existing.providerId else { return }
+                    let document = try stored(try find(spec, principal, request, context))
+                    _ = try platform.update(spec.collection, id: providerId, tagged(document.config, id: existing.id))
+                })
+            return updated!
+        }
     }
 
     static func delete(_ spec: DocumentSpec, _ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(spec.area, .write, request, context)
         let existing = try find(spec, principal, request, context)
-        try ProviderWrite(context: context).run(
-            opKind(spec), .delete, orgId: principal.orgId, localId: existing.id,
-            remote: { platform in
-                if let providerId = existing.providerId { try platform.delete(spec.collection, id: providerId) }
-            },
-            local: { _, operation in
-                try context.resources.deleteDocument(spec.kind, orgId: principal.orgId, id: existing.id, completing: operation)
-            })
+        try ETag.check(request, version: existing.version)
+        do {
+            try ProviderWrite(context: context).run(
+                opKind(spec), .delete, orgId: principal.orgId, localId: existing.id,
+                remote: { platform in
+                    if let providerId = existing.providerId { try platform.delete(spec.collection, id: providerId) }
+                },
+                local: { _, operation in
+                    try context.resources.deleteDocument(
+                        spec.kind, orgId: principal.orgId, id: existing.id,
+                        version: ETag.deleteVersion(request, read: existing.version), completing: operation)
+                })
+        } catch StoreError.stale {
+            throw ETag.changed  // only a conditional delete can be stale
+        }
         return try Response.json(SuccessJSON())
     }
 

@@ -69,7 +69,7 @@ enum KnowledgeRoutes {
         let (principal, assistant) = try self.assistant(.write, request, context)
         let entry = try make(try JSON.decode(EntryBody.self, from: request), principal, assistant, context)
         try context.chats.insertKnowledge([entry])
-        return try Response.json(EntryJSON(entry), status: 201)
+        return try Response.json(EntryJSON(entry), status: 201).withETag(entry.version)
     }
 
     /// Many entries in one request, all or nothing: one invalid entry is a 400 naming it, and none is added.
@@ -93,28 +93,43 @@ enum KnowledgeRoutes {
     }
 
     static func get(_ request: Request, _ context: AppContext) throws -> Response {
-        try Response.json(EntryJSON(try find(.read, request, context)))
+        let entry = try find(.read, request, context)
+        return try Response.json(EntryJSON(entry)).withETag(entry.version)
     }
 
+    /// Applied to the current entry and written conditionally on its version (see `OptimisticWrite`).
     static func update(_ request: Request, _ context: AppContext) throws -> Response {
-        var entry = try find(.write, request, context)
         let patch = try JSON.decode(EntryPatch.self, from: request)
-        if let title = try patch.title.required("title") { entry.title = title }
-        if let content = try patch.content.required("content") { entry.content = content }
-        switch patch.questions {
-        case .absent: break
-        case .null: entry.questions = []
-        case .value(let questions): entry.questions = questions
+        let title = try patch.title.required("title")
+        let content = try patch.content.required("content")
+        let entry = try OptimisticWrite.run {
+            var entry = try find(.write, request, context)
+            try ETag.check(request, version: entry.version)
+            if let title { entry.title = title }
+            if let content { entry.content = content }
+            switch patch.questions {
+            case .absent: break
+            case .null: entry.questions = []
+            case .value(let questions): entry.questions = questions
+            }
+            try validate(title: entry.title, content: entry.content, questions: entry.questions)
+            entry.updatedAt = Timestamp.format(context.now)
+            entry.version = try context.chats.updateKnowledge(entry)
+            return entry
         }
-        try validate(title: entry.title, content: entry.content, questions: entry.questions)
-        entry.updatedAt = Timestamp.format(context.now)
-        try context.chats.updateKnowledge(entry)
-        return try Response.json(EntryJSON(entry))
+        return try Response.json(EntryJSON(entry)).withETag(entry.version)
     }
 
     static func delete(_ request: Request, _ context: AppContext) throws -> Response {
         let entry = try find(.write, request, context)
-        try context.chats.deleteKnowledge(orgId: entry.orgId, assistantId: entry.assistantId, id: entry.id)
+        try ETag.check(request, version: entry.version)
+        do {
+            try context.chats.deleteKnowledge(
+                orgId: entry.orgId, assistantId: entry.assistantId, id: entry.id,
+                version: ETag.deleteVersion(request, read: entry.version))
+        } catch StoreError.stale {
+            throw ETag.changed
+        }
         return try Response.json(SuccessJSON())
     }
 }

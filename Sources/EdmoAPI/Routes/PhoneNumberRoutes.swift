@@ -50,7 +50,8 @@ enum PhoneNumberRoutes {
 
     static func get(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.phoneNumbers, .read, request, context)
-        return try Response.json(PhoneNumberJSON(try find(principal, request, context)))
+        let record = try find(principal, request, context)
+        return try Response.json(PhoneNumberJSON(record)).withETag(record.version)
     }
 
     static func find(_ principal: Principal, _ request: Request, _ context: AppContext) throws -> PhoneNumberRecord {
@@ -137,57 +138,74 @@ enum PhoneNumberRoutes {
                 try context.resources.insertPhoneNumber(record, completing: operation)
             },
             compensate: { platform, created in
-                if let providerId = created["id"]?.stringValue { try? platform.delete("phone-number", id: providerId) }
+                if let providerId = created["id"]?.stringValue { try platform.delete("phone-number", id: providerId) }
             })
-        return try Response.json(PhoneNumberJSON(record), status: 201)
+        return try Response.json(PhoneNumberJSON(record), status: 201).withETag(record.version)
     }
 
-    /// Rename, attach (`assistantId`) or detach (`assistantId: null`).
+    /// Rename, attach (`assistantId`) or detach (`assistantId: null`). Only the fields given change: the
+    /// platform gets just those, and the local write is conditional on the version read (re-read and
+    /// re-applied when another writer got in between), so concurrent changes of different fields all stay.
     static func update(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.phoneNumbers, .write, request, context)
-        var record = try find(principal, request, context)
         let body = try JSON.decode(UpdateBody.self, from: request)
         var payload: [String: JSONValue] = [:]
+        var name: String?? = nil
         switch body.name {
         case .absent: break
-        case .null: record.name = nil; payload["name"] = .null
-        case .value(let name):
-            try Validate.text(name, field: "name", max: 200)
-            record.name = name
-            payload["name"] = .string(name)
+        case .null: name = .some(nil); payload["name"] = .null
+        case .value(let value):
+            try Validate.text(value, field: "name", max: 200)
+            name = value
+            payload["name"] = .string(value)
         }
+        var assistantId: String?? = nil
         switch body.assistantId {
         case .absent: break
-        case .null: record.assistantId = nil; payload["assistantId"] = .null
+        case .null: assistantId = .some(nil); payload["assistantId"] = .null
         case .value(let id):
             let assistant = try assistantRecord(id, principal, context)
-            record.assistantId = assistant.id
+            assistantId = assistant.id
             payload["assistantId"] = assistant.providerId.map(JSONValue.string) ?? .null
         }
-        record.updatedAt = Timestamp.format(context.now)
-        try ProviderWrite(context: context).run(
-            .phoneNumber, .update, orgId: principal.orgId, localId: record.id,
-            remote: { platform in
-                if let providerId = record.providerId, !payload.isEmpty {
-                    _ = try platform.update("phone-number", id: providerId, .object(payload))
-                }
-            },
-            local: { _, operation in try context.resources.updatePhoneNumber(record, completing: operation) })
-        return try Response.json(PhoneNumberJSON(record))
+        let record = try OptimisticWrite.run {
+            var record = try find(principal, request, context)
+            try ETag.check(request, version: record.version)
+            if let name { record.name = name }
+            if let assistantId { record.assistantId = assistantId }
+            record.updatedAt = Timestamp.format(context.now)
+            try ProviderWrite(context: context).run(
+                .phoneNumber, .update, orgId: principal.orgId, localId: record.id,
+                remote: { platform in
+                    if let providerId = record.providerId, !payload.isEmpty {
+                        _ = try platform.update("phone-number", id: providerId, .object(payload))
+                    }
+                },
+                local: { _, operation in record.version = try context.resources.updatePhoneNumber(record, completing: operation) })
+            return record
+        }
+        return try Response.json(PhoneNumberJSON(record)).withETag(record.version)
     }
 
     /// Releases the number at the platform (if it came from there) and forgets it locally.
     static func delete(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.phoneNumbers, .write, request, context)
         let record = try find(principal, request, context)
-        try ProviderWrite(context: context).run(
-            .phoneNumber, .delete, orgId: principal.orgId, localId: record.id,
-            remote: { platform in
-                if let providerId = record.providerId { try platform.delete("phone-number", id: providerId) }
-            },
-            local: { _, operation in
-                try context.resources.deletePhoneNumber(orgId: principal.orgId, id: record.id, completing: operation)
-            })
+        try ETag.check(request, version: record.version)
+        do {
+            try ProviderWrite(context: context).run(
+                .phoneNumber, .delete, orgId: principal.orgId, localId: record.id,
+                remote: { platform in
+                    if let providerId = record.providerId { try platform.delete("phone-number", id: providerId) }
+                },
+                local: { _, operation in
+                    try context.resources.deletePhoneNumber(
+                        orgId: principal.orgId, id: record.id, version: ETag.deleteVersion(request, read: record.version),
+                        completing: operation)
+                })
+        } catch StoreError.stale {
+            throw ETag.changed
+        }
         return try Response.json(SuccessJSON())
     }
 

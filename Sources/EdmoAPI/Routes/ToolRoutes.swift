@@ -32,34 +32,50 @@ enum ToolRoutes {
             try context.resources.insertDocument(
                 .tool, try withoutSecret(record), secret: try secret.map { try context.seal(Array($0.utf8)) }, completing: operation)
         }
-        return Response.rawJSON(try withoutSecret(record).body, status: 201)
+        return Response.rawJSON(try withoutSecret(record).body, status: 201).withETag(record.version)
     }
 
+    /// A merge patch like the assistants'. Changing `server.url` drops the stored `server.secret` unless
+    /// the same request gives one: the platform sends the secret to that URL, so whoever may edit a tool
+    /// must not be able to redirect a secret they cannot read.
     static func update(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.integrations, .write, request, context)
-        let existing = try DocumentRoutes.find(spec, principal, request, context)
         var patch = try DocumentRoutes.bodyObject(request)
-        var old = try Document(stored: existing, localKeys: ["provider"])
-        // The platform needs the whole server object back, secret included.
-        let storedSecret = try context.resources.toolSecret(toolId: existing.id).map { String(decoding: try context.unseal($0), as: UTF8.self) }
-        if let storedSecret, case .object(var server)? = old.config["server"] {
-            server["secret"] = .string(storedSecret)
-            old.config["server"] = .object(server)
+        let label = try patch.removeValue(forKey: "provider").map { try self.label($0) }
+        let record = try DocumentRoutes.update(
+            spec, principal, request, context,
+            stored: { try platformDocument($0, context) },
+            merge: { old in
+                var merged = try spec.canonicalize(JSONValue.object(old.config).merged(with: .object(patch))).objectValue ?? [:]
+                if merged["server"]?["url"] != old.config["server"]?["url"], patch["server"]?["secret"] == nil,
+                   case .object(var server)? = merged["server"] {
+                    server.removeValue(forKey: "secret")
+                    merged["server"] = .object(server)
+                }
+                try guardURLs(merged, context)
+                var local = old.local
+                if let label { local = label.map { ["provider": .string($0)] } ?? [:] }
+                return Document(config: merged, local: local)
+            },
+            store: { record, new, operation in
+                let storedSecret = try context.resources.toolSecret(toolId: record.id).map { String(decoding: try context.unseal($0), as: UTF8.self) }
+                let newSecret = new.config["server"]?["secret"]?.stringValue
+                let change: SecretChange = newSecret == storedSecret ? .keep
+                    : try newSecret.map { .set(try context.seal(Array($0.utf8))) } ?? .clear
+                return try context.resources.updateDocument(.tool, try withoutSecret(record), secret: change, completing: operation)
+            })
+        return Response.rawJSON(try withoutSecret(record).body).withETag(record.version)
+    }
+
+    /// The stored tool as the platform knows it: the whole server object, secret included.
+    static func platformDocument(_ record: DocumentRecord, _ context: AppContext) throws -> Document {
+        var document = try Document(stored: record, localKeys: ["provider"])
+        let secret = try context.resources.toolSecret(toolId: record.id).map { String(decoding: try context.unseal($0), as: UTF8.self) }
+        if let secret, case .object(var server)? = document.config["server"] {
+            server["secret"] = .string(secret)
+            document.config["server"] = .object(server)
         }
-        var local = old.local
-        if let label = patch.removeValue(forKey: "provider") {
-            local = try self.label(label).map { ["provider": .string($0)] } ?? [:]
-        }
-        let merged = try spec.canonicalize(JSONValue.object(old.config).merged(with: .object(patch))).objectValue ?? [:]
-        try guardURLs(merged, context)
-        let newSecret = merged["server"]?["secret"]?.stringValue
-        let change: SecretChange = newSecret == storedSecret ? .keep
-            : try newSecret.map { .set(try context.seal(Array($0.utf8))) } ?? .clear
-        let record = try DocumentRoutes.update(spec, existing, old: old, new: Document(config: merged, local: local), context) {
-            record, operation in
-            try context.resources.updateDocument(.tool, try withoutSecret(record), secret: change, completing: operation)
-        }
-        return Response.rawJSON(try withoutSecret(record).body)
+        return document
     }
 
     static func delete(_ request: Request, _ context: AppContext) throws -> Response {

@@ -35,7 +35,7 @@ enum UserRoutes {
         let body = try JSON.decode(CreateBody.self, from: request)
         let user = try UserAccounts.create(
             context, email: body.email, password: body.password, role: body.role, name: body.name, orgId: principal.orgId)
-        return Response.rawJSON(UserJSON.text(user), status: 201)
+        return Response.rawJSON(UserJSON.text(user), status: 201).withETag(user.version)
     }
 
     static func get(_ request: Request, _ context: AppContext) throws -> Response {
@@ -43,7 +43,7 @@ enum UserRoutes {
         guard let user = try context.accounts.user(orgId: principal.orgId, id: request.param("id")) else {
             throw APIError.notFound("User")
         }
-        return Response.rawJSON(UserJSON.text(user))
+        return Response.rawJSON(UserJSON.text(user)).withETag(user.version)
     }
 
     static func update(_ request: Request, _ context: AppContext) throws -> Response {
@@ -67,8 +67,18 @@ enum UserRoutes {
             }
             change.keepSession = principal.sessionHash
         }
-        let user = try context.accounts.updateUser(orgId: principal.orgId, id: id, change: change, now: context.now)
-        return Response.rawJSON(UserJSON.text(user))
+        // The store applies the change to the current row in one transaction; If-Match pins the version.
+        if request.header("if-match") != nil {
+            guard let current = try context.accounts.user(orgId: principal.orgId, id: id) else { throw APIError.notFound("User") }
+            try ETag.check(request, version: current.version)
+            change.expectedVersion = current.version
+        }
+        do {
+            let user = try context.accounts.updateUser(orgId: principal.orgId, id: id, change: change, now: context.now)
+            return Response.rawJSON(UserJSON.text(user)).withETag(user.version)
+        } catch StoreError.stale {
+            throw ETag.changed
+        }
     }
 
     static func delete(_ request: Request, _ context: AppContext) throws -> Response {
@@ -76,7 +86,19 @@ enum UserRoutes {
         guard request.param("id") != principal.user.id else {
             throw APIError.conflict("You cannot delete your own account")
         }
-        try context.accounts.deleteUser(orgId: principal.orgId, id: request.param("id"))
+        var version: Int?
+        if request.header("if-match") != nil {
+            guard let current = try context.accounts.user(orgId: principal.orgId, id: request.param("id")) else {
+                throw APIError.notFound("User")
+            }
+            try ETag.check(request, version: current.version)
+            version = current.version
+        }
+        do {
+            try context.accounts.deleteUser(orgId: principal.orgId, id: request.param("id"), version: version)
+        } catch StoreError.stale {
+            throw ETag.changed
+        }
         return try Response.json(SuccessJSON())
     }
 }

@@ -15,6 +15,8 @@ public struct UserRecord: Sendable, Equatable {
     public var passwordHash: String
     public var createdAt: String
     public var updatedAt: String
+    /// See `DocumentRecord.version`.
+    public var version: Int = 1
 }
 
 /// A change to a user; nil (or `.absent`) leaves a field as it is.
@@ -25,6 +27,8 @@ public struct UserChange: Sendable {
     public var passwordHash: String?
     /// A password change revokes every session of the user but this one (the caller changing their own).
     public var keepSession: String?
+    /// When set, the change applies only to this version of the user (`StoreError.stale` otherwise).
+    public var expectedVersion: Int?
     public init() {}
 }
 
@@ -54,7 +58,7 @@ public protocol AccountStore: Sendable {
     /// Refuses (conflict) to leave the org without an active admin; revokes the user's sessions when it
     /// disables the user or changes the password.
     func updateUser(orgId: String, id: String, change: UserChange, now: Date) throws -> UserRecord
-    func deleteUser(orgId: String, id: String) throws
+    func deleteUser(orgId: String, id: String, version: Int?) throws
 
     func createSession(tokenHash: String, userId: String, orgId: String, now: Date, expiresAt: Date) throws
     func session(tokenHash: String) throws -> SessionRecord?
@@ -62,7 +66,24 @@ public protocol AccountStore: Sendable {
     func deleteSession(tokenHash: String) throws
     func deleteSessions(expiredBefore expiry: Date, idleSince: Date) throws
 
-    func loginLockedUntil(key: String) throws -> Date?
-    func recordLoginFailure(key: String, now: Date, window: TimeInterval, maxFailures: Int, lockout: TimeInterval) throws
-    func clearLoginFailures(key: String) throws
+    /// The keys (of `keys`) that are locked at `now`, with the end of each lock.
+    func loginLocks(keys: [String], now: Date) throws -> [String: Date]
+    /// Counts one failure on each counter within `window` (a new window starts after it) and locks those
+    /// whose rule says so, in one transaction; also purges counters whose window and lock have passed.
+    func recordLoginFailures(_ counters: [LoginCounter], now: Date, window: TimeInterval) throws
+    /// Clears `clearing` and remembers `knownAddress` (an account and client address that logged in).
+    func recordLoginSuccess(clearing keys: [String], knownAddress: String, now: Date) throws
+    func isKnownLoginAddress(_ key: String) throws -> Bool
+}
+
+/// One failed-login counter: `key` is already hashed; `lock` says how long to lock it after a number of
+/// failures in the window (nil: not locked).
+public struct LoginCounter: Sendable {
+    public var key: String
+    public var lock: @Sendable (_ failures: Int) -> TimeInterval?
+
+    public init(key: String, lock: @escaping @Sendable (Int) -> TimeInterval?) {
+        self.key = key
+        self.lock = lock
+    }
 }

@@ -9,6 +9,8 @@ public struct KnowledgeEntry: Sendable, Equatable {
     public var questions: [String]
     public var createdAt: String
     public var updatedAt: String
+    /// See `DocumentRecord.version`.
+    public var version: Int = 1
 }
 
 public struct KnowledgeGap: Sendable, Equatable {
@@ -88,8 +90,10 @@ public protocol ChatStore: Sendable {
     func knowledgeEntry(orgId: String, assistantId: String, id: String) throws -> KnowledgeEntry?
     /// All or nothing: one transaction for the whole batch.
     func insertKnowledge(_ entries: [KnowledgeEntry]) throws
-    func updateKnowledge(_ entry: KnowledgeEntry) throws
-    func deleteKnowledge(orgId: String, assistantId: String, id: String) throws
+    /// Conditional on `entry.version`, like `ResourceStore.updateDocument`; returns the new version.
+    @discardableResult
+    func updateKnowledge(_ entry: KnowledgeEntry) throws -> Int
+    func deleteKnowledge(orgId: String, assistantId: String, id: String, version: Int?) throws
     /// Entries holding any of the search terms (see `KnowledgeRules.searchTerms`), best first by bm25.
     func searchKnowledge(assistantId: String, terms: [String], limit: Int) throws -> [KnowledgeEntry]
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The one owner of the SQLite file: a WAL-mode pool (concurrent readers, one writer) with
 /// `synchronous=FULL` so an acknowledged write survives power loss, foreign keys on, a busy timeout for
@@ -10,6 +11,8 @@ public final class EdmoDatabase: Sendable {
     private let readers: ThreadLocalReaders
     /// Shares commits between concurrent writers that opt in (webhook reports).
     let groupCommit: GroupCommit
+    /// When "storage is full" was last logged (see `shouldReportStorageFull`).
+    private let storageFullReported = Mutex<Date?>(nil)
 
     public init(path: String) throws {
         var config = Configuration()
@@ -29,6 +32,20 @@ public final class EdmoDatabase: Sendable {
     /// One statement is one snapshot (autocommit); several statements are not isolated from writers.
     public func read<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
         try readers.connection(path: path).inDatabase(body)
+    }
+
+    /// SQLite could not grow the database or its WAL: the disk (or an operator's size limit) is full.
+    public static func isStorageFull(_ error: Error) -> Bool {
+        (error as? DatabaseError)?.resultCode == .SQLITE_FULL
+    }
+
+    /// True at most once a minute, so a full disk is logged once rather than by every failing request.
+    func shouldReportStorageFull(now: Date = Date()) -> Bool {
+        storageFullReported.withLock { last in
+            if let last, now.timeIntervalSince(last) < 60 { return false }
+            last = now
+            return true
+        }
     }
 
     /// Applies every migration not yet recorded; returns the identifiers it applied.
@@ -121,10 +138,13 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case conflict(String)
     case notFound(String)
     case schemaTooNew(String)
+    /// A conditional update lost to another writer: read the row again and redo the change.
+    case stale
 
     public var description: String {
         switch self {
         case .conflict(let m), .notFound(let m), .schemaTooNew(let m): m
+        case .stale: "the row was changed by another writer"
         }
     }
 }

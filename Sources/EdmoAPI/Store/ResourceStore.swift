@@ -16,6 +16,9 @@ public struct DocumentRecord: Sendable, Equatable {
     public var body: String
     public var createdAt: String
     public var updatedAt: String
+    /// Raised by every update; an update names the version it read and fails (`StoreError.stale`) when
+    /// another writer got there first. The API shows it as the ETag.
+    public var version: Int = 1
 }
 
 public struct PhoneNumberRecord: Sendable, Equatable {
@@ -29,6 +32,9 @@ public struct PhoneNumberRecord: Sendable, Equatable {
     public var credentials: [UInt8]?
     public var createdAt: String
     public var updatedAt: String
+    public var version: Int = 1
+    /// Consecutive platform syncs that did not list the number (see `ProviderSync`).
+    public var missingSyncs: Int = 0
 }
 
 public enum OwnedKind: String, Sendable {
@@ -54,13 +60,17 @@ public struct ProviderOperation: Sendable, Equatable {
 
 /// Assistants, tools, phone numbers and in-flight provider operations. Every read and write is scoped by
 /// organisation; `completing` removes a provider operation in the same transaction as the write.
+/// Updates are conditional on `record.version` (the version the caller read) and return the new version;
+/// they throw `StoreError.stale` when the row has moved on, `notFound` when it is gone. A delete with a
+/// `version` is conditional the same way; with nil it is not.
 public protocol ResourceStore: Sendable {
     func documents(_ kind: DocumentKind, orgId: String, limit: Int, offset: Int) throws -> (bodies: [String], total: Int)
     /// By local id or provider id.
     func document(_ kind: DocumentKind, orgId: String, id: String) throws -> DocumentRecord?
     func insertDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: [UInt8]?, completing operation: String?) throws
-    func updateDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?) throws
-    func deleteDocument(_ kind: DocumentKind, orgId: String, id: String, completing operation: String?) throws
+    @discardableResult
+    func updateDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?) throws -> Int
+    func deleteDocument(_ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?) throws
     func toolSecret(toolId: String) throws -> [UInt8]?
 
     func phoneNumbers(orgId: String, limit: Int, offset: Int) throws -> (items: [PhoneNumberRecord], total: Int)
@@ -68,8 +78,10 @@ public protocol ResourceStore: Sendable {
     func phoneNumbersWithProviderIds() throws -> [PhoneNumberRecord]
     func phoneNumberExists(number: String) throws -> Bool
     func insertPhoneNumber(_ record: PhoneNumberRecord, completing operation: String?) throws
-    func updatePhoneNumber(_ record: PhoneNumberRecord, completing operation: String?) throws
-    func deletePhoneNumber(orgId: String, id: String, completing operation: String?) throws
+    @discardableResult
+    func updatePhoneNumber(_ record: PhoneNumberRecord, completing operation: String?) throws -> Int
+    func deletePhoneNumber(orgId: String, id: String, version: Int?, completing operation: String?) throws
+    func setPhoneNumberMissingSyncs(id: String, _ count: Int) throws
 
     /// Which organisation an assistant or phone number (local or platform id) belongs to, across all orgs:
     /// for webhooks, which name no organisation.
@@ -78,6 +90,9 @@ public protocol ResourceStore: Sendable {
     func beginOperation(_ operation: ProviderOperation) throws
     func endOperation(id: String) throws
     func pendingOperations() throws -> [ProviderOperation]
+    /// True for the one caller that takes the job's turn: at most once per `interval`, across every
+    /// process and host on this database.
+    func claimJob(_ name: String, every interval: TimeInterval, now: Date) throws -> Bool
     func organizationCount() throws -> Int
     func soleOrganizationId() throws -> String?
 }

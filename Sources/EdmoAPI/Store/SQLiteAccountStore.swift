@@ -29,17 +29,19 @@ public struct SQLiteAccountStore: AccountStore {
     // MARK: users
 
     static let userColumns = "id, org_id, email, name, role, disabled, password_hash, created_at, updated_at"
+    static let userColumnsRead = userColumns + ", version"
 
     static func user(_ row: Row) -> UserRecord {
         UserRecord(
             id: row["id"], orgId: row["org_id"], email: row["email"], name: row["name"],
             role: Role(rawValue: row["role"]) ?? .viewer, disabled: row["disabled"],
-            passwordHash: row["password_hash"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+            passwordHash: row["password_hash"], createdAt: row["created_at"], updatedAt: row["updated_at"],
+            version: row["version"])
     }
 
     public func user(email: String) throws -> UserRecord? {
         try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM users WHERE email = ?", arguments: [email])
+            try Row.fetchOne(db, sql: "SELECT \(Self.userColumnsRead) FROM users WHERE email = ?", arguments: [email])
                 .map(Self.user)
         }
     }
@@ -50,7 +52,7 @@ public struct SQLiteAccountStore: AccountStore {
 
     static func fetchUser(_ db: GRDB.Database, orgId: String, id: String) throws -> UserRecord? {
         try Row.fetchOne(
-            db, sql: "SELECT \(userColumns) FROM users WHERE org_id = ? AND id = ?", arguments: [orgId, id]
+            db, sql: "SELECT \(userColumnsRead) FROM users WHERE org_id = ? AND id = ?", arguments: [orgId, id]
         ).map(user)
     }
 
@@ -58,7 +60,7 @@ public struct SQLiteAccountStore: AccountStore {
         try database.read { db in
             let items = try Row.fetchAll(
                 db,
-                sql: "SELECT \(Self.userColumns) FROM users WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                sql: "SELECT \(Self.userColumnsRead) FROM users WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                 arguments: [orgId, limit, offset]
             ).map(Self.user)
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users WHERE org_id = ?", arguments: [orgId]) ?? 0
@@ -68,7 +70,7 @@ public struct SQLiteAccountStore: AccountStore {
 
     public func allUsers() throws -> [UserRecord] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.userColumns) FROM users ORDER BY org_id, email").map(Self.user)
+            try Row.fetchAll(db, sql: "SELECT \(Self.userColumnsRead) FROM users ORDER BY org_id, email").map(Self.user)
         }
     }
 
@@ -89,6 +91,7 @@ public struct SQLiteAccountStore: AccountStore {
     public func updateUser(orgId: String, id: String, change: UserChange, now: Date) throws -> UserRecord {
         try pool.write { db in
             guard var user = try Self.fetchUser(db, orgId: orgId, id: id) else { throw StoreError.notFound("User") }
+            if let expected = change.expectedVersion, expected != user.version { throw StoreError.stale }
             let wasActiveAdmin = user.role == .admin && !user.disabled
             switch change.name {
             case .absent: break
@@ -102,9 +105,10 @@ public struct SQLiteAccountStore: AccountStore {
                 try Self.requireAnotherActiveAdmin(db, orgId: orgId, besides: id)
             }
             user.updatedAt = Timestamp.format(now)
+            user.version += 1
             try db.execute(
-                sql: "UPDATE users SET name = ?, role = ?, disabled = ?, password_hash = ?, updated_at = ? WHERE id = ?",
-                arguments: [user.name, user.role.rawValue, user.disabled, user.passwordHash, user.updatedAt, id])
+                sql: "UPDATE users SET name = ?, role = ?, disabled = ?, password_hash = ?, updated_at = ?, version = ? WHERE id = ?",
+                arguments: [user.name, user.role.rawValue, user.disabled, user.passwordHash, user.updatedAt, user.version, id])
             if change.disabled == true || change.passwordHash != nil {
                 try db.execute(
                     sql: "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
@@ -114,9 +118,10 @@ public struct SQLiteAccountStore: AccountStore {
         }
     }
 
-    public func deleteUser(orgId: String, id: String) throws {
+    public func deleteUser(orgId: String, id: String, version: Int?) throws {
         try pool.write { db in
             guard let user = try Self.fetchUser(db, orgId: orgId, id: id) else { throw StoreError.notFound("User") }
+            if let version, version != user.version { throw StoreError.stale }
             if user.role == .admin && !user.disabled {
                 try Self.requireAnotherActiveAdmin(db, orgId: orgId, besides: id)
             }
@@ -199,40 +204,70 @@ public struct SQLiteAccountStore: AccountStore {
 
     // MARK: login throttling
 
-    public func loginLockedUntil(key: String) throws -> Date? {
+    public func loginLocks(keys: [String], now: Date) throws -> [String: Date] {
         try database.read { db in
-            try String.fetchOne(db, sql: "SELECT locked_until FROM login_failures WHERE key = ?", arguments: [key])
-                .flatMap(Timestamp.parse)
+            var locks: [String: Date] = [:]
+            for key in keys {
+                if let until = try String.fetchOne(
+                    db, sql: "SELECT locked_until FROM login_failures WHERE key = ?", arguments: [key]
+                ).flatMap(Timestamp.parse), until > now {
+                    locks[key] = until
+                }
+            }
+            return locks
         }
     }
 
-    public func recordLoginFailure(
-        key: String, now: Date, window: TimeInterval, maxFailures: Int, lockout: TimeInterval
-    ) throws {
+    public func recordLoginFailures(_ counters: [LoginCounter], now: Date, window: TimeInterval) throws {
         try pool.write { db in
-            var failures = 1
-            var windowStart = now
-            if let row = try Row.fetchOne(
-                db, sql: "SELECT failures, window_started_at FROM login_failures WHERE key = ?", arguments: [key]),
-                let started = Timestamp.parse(row["window_started_at"]), now.timeIntervalSince(started) < window
-            {
-                failures = (row["failures"] as Int) + 1
-                windowStart = started
+            for counter in counters {
+                var failures = 1
+                var windowStart = now
+                if let row = try Row.fetchOne(
+                    db, sql: "SELECT failures, window_started_at FROM login_failures WHERE key = ?", arguments: [counter.key]),
+                    let started = Timestamp.parse(row["window_started_at"]), now.timeIntervalSince(started) < window
+                {
+                    failures = (row["failures"] as Int) + 1
+                    windowStart = started
+                }
+                let lockedUntil = counter.lock(failures).map { Timestamp.format(now.addingTimeInterval($0)) }
+                try db.execute(
+                    sql: """
+                        INSERT INTO login_failures (key, failures, window_started_at, locked_until) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(key) DO UPDATE SET failures = excluded.failures,
+                            window_started_at = excluded.window_started_at, locked_until = excluded.locked_until
+                        """,
+                    arguments: [counter.key, failures, Timestamp.format(windowStart), lockedUntil])
             }
-            let lockedUntil = failures >= maxFailures ? Timestamp.format(now.addingTimeInterval(lockout)) : nil
+            // Counters whose window and lock are over count nothing any more.
+            let nowText = Timestamp.format(now)
+            try db.execute(
+                sql: "DELETE FROM login_failures WHERE window_started_at < ? AND (locked_until IS NULL OR locked_until < ?)",
+                arguments: [Timestamp.format(now.addingTimeInterval(-window)), nowText])
+        }
+    }
+
+    /// Known addresses are kept for a year after their last successful login.
+    static let knownAddressDays: TimeInterval = 365
+
+    public func recordLoginSuccess(clearing keys: [String], knownAddress: String, now: Date) throws {
+        try pool.write { db in
+            for key in keys { try db.execute(sql: "DELETE FROM login_failures WHERE key = ?", arguments: [key]) }
             try db.execute(
                 sql: """
-                    INSERT INTO login_failures (key, failures, window_started_at, locked_until) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(key) DO UPDATE SET failures = excluded.failures,
-                        window_started_at = excluded.window_started_at, locked_until = excluded.locked_until
+                    INSERT INTO login_known_addresses (key, last_success_at) VALUES (?, ?)
+                    ON CONFLICT(key) DO UPDATE SET last_success_at = excluded.last_success_at
                     """,
-                arguments: [key, failures, Timestamp.format(windowStart), lockedUntil])
+                arguments: [knownAddress, Timestamp.format(now)])
+            try db.execute(
+                sql: "DELETE FROM login_known_addresses WHERE last_success_at < ?",
+                arguments: [Timestamp.format(now.addingTimeInterval(-Self.knownAddressDays * 86_400))])
         }
     }
 
-    public func clearLoginFailures(key: String) throws {
-        try pool.write { db in
-            try db.execute(sql: "DELETE FROM login_failures WHERE key = ?", arguments: [key])
+    public func isKnownLoginAddress(_ key: String) throws -> Bool {
+        try database.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM login_known_addresses WHERE key = ?", arguments: [key]) ?? false
         }
     }
 }

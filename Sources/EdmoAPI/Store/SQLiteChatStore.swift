@@ -14,17 +14,18 @@ public struct SQLiteChatStore: ChatStore {
         return KnowledgeEntry(
             id: row["id"], orgId: row["org_id"], assistantId: row["assistant_id"], title: row["title"],
             content: row["content"], questions: questions.isEmpty ? [] : questions.components(separatedBy: "\n"),
-            createdAt: row["created_at"], updatedAt: row["updated_at"])
+            createdAt: row["created_at"], updatedAt: row["updated_at"], version: row["version"] ?? 1)
     }
 
     static let entryColumns = "id, org_id, assistant_id, title, content, questions, created_at, updated_at"
+    static let entryColumnsRead = entryColumns + ", version"
 
     public func knowledgeEntries(orgId: String, assistantId: String, limit: Int, offset: Int) throws -> (items: [KnowledgeEntry], total: Int) {
         try database.read { db in
             let items = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT \(Self.entryColumns) FROM knowledge_entries WHERE org_id = ? AND assistant_id = ?
+                    SELECT \(Self.entryColumnsRead) FROM knowledge_entries WHERE org_id = ? AND assistant_id = ?
                     ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
                     """,
                 arguments: [orgId, assistantId, limit, offset]
@@ -39,7 +40,7 @@ public struct SQLiteChatStore: ChatStore {
     public func knowledgeEntry(orgId: String, assistantId: String, id: String) throws -> KnowledgeEntry? {
         try database.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT \(Self.entryColumns) FROM knowledge_entries WHERE org_id = ? AND assistant_id = ? AND id = ?",
+                db, sql: "SELECT \(Self.entryColumnsRead) FROM knowledge_entries WHERE org_id = ? AND assistant_id = ? AND id = ?",
                 arguments: [orgId, assistantId, id]
             ).map(Self.entry)
         }
@@ -64,29 +65,30 @@ public struct SQLiteChatStore: ChatStore {
         }
     }
 
-    public func updateKnowledge(_ e: KnowledgeEntry) throws {
+    public func updateKnowledge(_ e: KnowledgeEntry) throws -> Int {
         try pool.write { db in
             try db.execute(
                 sql: """
                     UPDATE knowledge_entries SET title = ?, content = ?, questions = ?, updated_at = ?,
-                        search_title = ?, search_content = ?, search_questions = ?
-                    WHERE id = ? AND org_id = ? AND assistant_id = ?
+                        search_title = ?, search_content = ?, search_questions = ?, version = version + 1
+                    WHERE id = ? AND org_id = ? AND assistant_id = ? AND version = ?
                     """,
                 arguments: [
                     e.title, e.content, e.questions.joined(separator: "\n"), e.updatedAt,
                     KnowledgeRules.searchText(e.title), KnowledgeRules.searchText(e.content),
-                    KnowledgeRules.searchText(e.questions.joined(separator: " ")), e.id, e.orgId, e.assistantId,
+                    KnowledgeRules.searchText(e.questions.joined(separator: " ")), e.id, e.orgId, e.assistantId, e.version,
                 ])
-            guard db.changesCount == 1 else { throw StoreError.notFound("Knowledge entry") }
+            try SQLiteResourceStore.requireChange(db, "knowledge_entries", "Knowledge entry", id: e.id)
+            return e.version + 1
         }
     }
 
-    public func deleteKnowledge(orgId: String, assistantId: String, id: String) throws {
+    public func deleteKnowledge(orgId: String, assistantId: String, id: String, version: Int?) throws {
         try pool.write { db in
             try db.execute(
-                sql: "DELETE FROM knowledge_entries WHERE id = ? AND org_id = ? AND assistant_id = ?",
-                arguments: [id, orgId, assistantId])
-            guard db.changesCount == 1 else { throw StoreError.notFound("Knowledge entry") }
+                sql: "DELETE FROM knowledge_entries WHERE id = ? AND org_id = ? AND assistant_id = ? AND (? IS NULL OR version = ?)",
+                arguments: [id, orgId, assistantId, version, version])
+            try SQLiteResourceStore.requireChange(db, "knowledge_entries", "Knowledge entry", id: id)
         }
     }
 

@@ -25,14 +25,14 @@ public struct SQLiteResourceStore: ResourceStore {
             try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT id, org_id, provider_id, body, created_at, updated_at FROM \(kind.table)
+                        SELECT id, org_id, provider_id, body, created_at, updated_at, version FROM \(kind.table)
                         WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1
                         """),
                 arguments: [orgId, id, id, id]
             ).map {
                 DocumentRecord(
                     id: $0["id"], orgId: $0["org_id"], providerId: $0["provider_id"], body: $0["body"],
-                    createdAt: $0["created_at"], updatedAt: $0["updated_at"])
+                    createdAt: $0["created_at"], updatedAt: $0["updated_at"], version: $0["version"])
             }
         }
     }
@@ -49,12 +49,15 @@ public struct SQLiteResourceStore: ResourceStore {
         }
     }
 
-    public func updateDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?) throws {
+    public func updateDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?) throws -> Int {
         try pool.write { db in
             try db.execute(
-                sql: "UPDATE \(kind.table) SET body = ?, provider_id = ?, updated_at = ? WHERE id = ? AND org_id = ?",
-                arguments: [record.body, record.providerId, record.updatedAt, record.id, record.orgId])
-            guard db.changesCount == 1 else { throw StoreError.notFound(kind.label) }
+                sql: """
+                    UPDATE \(kind.table) SET body = ?, provider_id = ?, updated_at = ?, version = version + 1
+                    WHERE id = ? AND org_id = ? AND version = ?
+                    """,
+                arguments: [record.body, record.providerId, record.updatedAt, record.id, record.orgId, record.version])
+            try Self.requireChange(db, kind.table, kind.label, id: record.id)
             switch secret {
             case .keep: break
             case .clear: try db.execute(sql: "DELETE FROM tool_secrets WHERE tool_id = ?", arguments: [record.id])
@@ -64,15 +67,26 @@ public struct SQLiteResourceStore: ResourceStore {
                     arguments: [record.id, Data(sealed)])
             }
             try Self.complete(db, operation)
+            return record.version + 1
         }
     }
 
-    public func deleteDocument(_ kind: DocumentKind, orgId: String, id: String, completing operation: String?) throws {
+    public func deleteDocument(_ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?) throws {
         try pool.write { db in
-            try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ? AND org_id = ?", arguments: [id, orgId])
-            guard db.changesCount == 1 else { throw StoreError.notFound(kind.label) }
+            try db.execute(
+                sql: "DELETE FROM \(kind.table) WHERE id = ? AND org_id = ? AND (? IS NULL OR version = ?)",
+                arguments: [id, orgId, version, version])
+            try Self.requireChange(db, kind.table, kind.label, id: id)
             try Self.complete(db, operation)
         }
+    }
+
+    /// After a conditional write: no row changed means the row is gone (notFound) or has a newer version
+    /// than the caller read (stale: read it again and redo the change).
+    static func requireChange(_ db: GRDB.Database, _ table: String, _ label: String, id: String) throws {
+        guard db.changesCount == 0 else { return }
+        let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM \(table) WHERE id = ?", arguments: [id]) ?? false
+        throw exists ? StoreError.stale : StoreError.notFound(label)
     }
 
     public func toolSecret(toolId: String) throws -> [UInt8]? {
@@ -84,20 +98,22 @@ public struct SQLiteResourceStore: ResourceStore {
     // MARK: phone numbers
 
     static let phoneColumns = "id, org_id, provider, number, name, assistant_id, provider_id, credentials, created_at, updated_at"
+    static let phoneColumnsRead = phoneColumns + ", version, missing_syncs"
 
     static func phoneNumber(_ row: Row) -> PhoneNumberRecord {
         PhoneNumberRecord(
             id: row["id"], orgId: row["org_id"], provider: row["provider"], number: row["number"], name: row["name"],
             assistantId: row["assistant_id"], providerId: row["provider_id"],
             credentials: (row["credentials"] as Data?).map { Array($0) },
-            createdAt: row["created_at"], updatedAt: row["updated_at"])
+            createdAt: row["created_at"], updatedAt: row["updated_at"], version: row["version"],
+            missingSyncs: row["missing_syncs"])
     }
 
     public func phoneNumbers(orgId: String, limit: Int, offset: Int) throws -> (items: [PhoneNumberRecord], total: Int) {
         try database.read { db in
             let items = try Row.fetchAll(
                 db,
-                sql: "SELECT \(Self.phoneColumns) FROM phone_numbers WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                sql: "SELECT \(Self.phoneColumnsRead) FROM phone_numbers WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                 arguments: [orgId, limit, offset]
             ).map(Self.phoneNumber)
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM phone_numbers WHERE org_id = ?", arguments: [orgId]) ?? 0
@@ -109,7 +125,7 @@ public struct SQLiteResourceStore: ResourceStore {
         try database.read { db in
             try Row.fetchOne(
                 db,
-                sql: "SELECT \(Self.phoneColumns) FROM phone_numbers WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1",
+                sql: "SELECT \(Self.phoneColumnsRead) FROM phone_numbers WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1",
                 arguments: [orgId, id, id, id]
             ).map(Self.phoneNumber)
         }
@@ -117,7 +133,7 @@ public struct SQLiteResourceStore: ResourceStore {
 
     public func phoneNumbersWithProviderIds() throws -> [PhoneNumberRecord] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.phoneColumns) FROM phone_numbers WHERE provider_id IS NOT NULL")
+            try Row.fetchAll(db, sql: "SELECT \(Self.phoneColumnsRead) FROM phone_numbers WHERE provider_id IS NOT NULL")
                 .map(Self.phoneNumber)
         }
     }
@@ -141,24 +157,46 @@ public struct SQLiteResourceStore: ResourceStore {
         }
     }
 
-    public func updatePhoneNumber(_ r: PhoneNumberRecord, completing operation: String?) throws {
+    public func updatePhoneNumber(_ r: PhoneNumberRecord, completing operation: String?) throws -> Int {
         try pool.write { db in
             try db.execute(
                 sql: """
-                    UPDATE phone_numbers SET number = ?, name = ?, assistant_id = ?, provider_id = ?, updated_at = ?
-                    WHERE id = ? AND org_id = ?
+                    UPDATE phone_numbers SET number = ?, name = ?, assistant_id = ?, provider_id = ?, updated_at = ?,
+                        version = version + 1
+                    WHERE id = ? AND org_id = ? AND version = ?
                     """,
-                arguments: [r.number, r.name, r.assistantId, r.providerId, r.updatedAt, r.id, r.orgId])
-            guard db.changesCount == 1 else { throw StoreError.notFound("Phone number") }
+                arguments: [r.number, r.name, r.assistantId, r.providerId, r.updatedAt, r.id, r.orgId, r.version])
+            try Self.requireChange(db, "phone_numbers", "Phone number", id: r.id)
+            try Self.complete(db, operation)
+            return r.version + 1
+        }
+    }
+
+    public func deletePhoneNumber(orgId: String, id: String, version: Int?, completing operation: String?) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM phone_numbers WHERE id = ? AND org_id = ? AND (? IS NULL OR version = ?)",
+                arguments: [id, orgId, version, version])
+            try Self.requireChange(db, "phone_numbers", "Phone number", id: id)
             try Self.complete(db, operation)
         }
     }
 
-    public func deletePhoneNumber(orgId: String, id: String, completing operation: String?) throws {
+    public func setPhoneNumberMissingSyncs(id: String, _ count: Int) throws {
         try pool.write { db in
-            try db.execute(sql: "DELETE FROM phone_numbers WHERE id = ? AND org_id = ?", arguments: [id, orgId])
-            guard db.changesCount == 1 else { throw StoreError.notFound("Phone number") }
-            try Self.complete(db, operation)
+            try db.execute(sql: "UPDATE phone_numbers SET missing_syncs = ? WHERE id = ?", arguments: [count, id])
+        }
+    }
+
+    public func claimJob(_ name: String, every interval: TimeInterval, now: Date) throws -> Bool {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO job_claims (name, claimed_at) VALUES (?, ?)
+                    ON CONFLICT(name) DO UPDATE SET claimed_at = excluded.claimed_at WHERE job_claims.claimed_at <= ?
+                    """,
+                arguments: [name, Timestamp.format(now), Timestamp.format(now.addingTimeInterval(-interval))])
+            return db.changesCount == 1
         }
     }
 
