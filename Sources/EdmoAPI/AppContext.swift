@@ -22,6 +22,8 @@ public struct AppContext: Sendable {
     /// platform) at once, so slow upstreams cannot take every worker; the rest fail fast with a 503.
     public var outbound: CapacityGate
     public var log: Logger
+    /// Orders concurrent PATCHes of one resource in this process (see `OptimisticWrite`).
+    public var writeTurns = WriteTurns()
 
     /// How long an outbound call waits for a free slot before its request gets a 503.
     public static let outboundWaitSeconds: TimeInterval = 1

@@ -66,6 +66,20 @@ import Testing
         #expect(r.app.send("DELETE", numberPath, token: r.editor, headers: ["if-match": "\"2\""]).status == 200)
     }
 
+    @Test func deletingAnAssistantRaisesTheVersionOfTheNumbersItLeaves() throws {
+        let r = try Roles()
+        let assistant = try #require(r.app.send("POST", "/api/assistants", json: assistantBody, token: r.editor).json["id"] as? String)
+        let number = r.app.send("POST", "/api/phone-numbers", json: #"{"provider":"twilio","assistantId":"\#(assistant)","twilioPhoneNumber":"+17865550124","twilioAccountSid":"AC\#(String(repeating: "0", count: 32))","twilioAuthToken":"tok"}"#, token: r.editor)
+        let path = "/api/phone-numbers/\(try #require(number.json["id"] as? String))"
+        #expect(number.header("ETag") == "\"1\"")
+        #expect(r.app.send("DELETE", "/api/assistants/\(assistant)", token: r.editor).status == 200)
+        let after = r.app.send("GET", path, token: r.editor)
+        #expect(after.json["assistantId"] is NSNull)
+        #expect(after.header("ETag") == "\"2\"")
+        // A PATCH that read the attached number no longer applies to it.
+        #expect(r.app.send("PATCH", path, json: #"{"name":"Desk"}"#, token: r.editor, headers: ["if-match": "\"1\""]).status == 412)
+    }
+
     @Test func aFullDiskIs507AndWritesRecoverOnceSpaceIsFreed() throws {
         let r = try Roles()
         // SQLite's page cap stands in for the disk: past it, SQLite fails exactly as on a full disk.

@@ -17,6 +17,8 @@ class FakeVapi:
         self.requests = []
         self.mode = "ok"        # ok | reject | error | slow | garbage
         self.delay = 0.0        # seconds to wait before answering (after storing) in mode "ok"
+        self.page_cap = None    # lists answer at most this many per page, whatever `limit` asks
+        self.strip_created = False  # lists leave out `createdAt` (the client cannot page on)
         self.received = threading.Event()
         self.lock = threading.Lock()
         fake = self
@@ -75,7 +77,9 @@ class FakeVapi:
                         upto = unquote(query.get("createdAtLe", ""))
                         listed = sorted((o for o in items.values() if not upto or o.get("createdAt", "") <= upto),
                                         key=lambda o: o.get("createdAt", ""), reverse=True)
-                        result = listed[: int(query.get("limit", 100))]
+                        result = listed[: min(int(query.get("limit", 100)), fake.page_cap or 10**9)]
+                        if fake.strip_created:
+                            result = [{k: v for k, v in o.items() if k != "createdAt"} for o in result]
                     elif method == "POST" and len(parts) == 1:
                         obj = dict(body or {})
                         obj["id"] = str(uuid.uuid4())

@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
 import requests
 
@@ -84,7 +83,6 @@ def outside_paths(text, clone):
 
 
 def test_fresh_clone_runs_and_tests_with_nothing_beside_it():
-    started = time.time()
     tmp = tempfile.mkdtemp(prefix="edmo-clone-")
     os.chmod(tmp, 0o755)  # nginx's workers (nobody) must traverse down to RUN_DIR
     source = REPO
@@ -155,7 +153,6 @@ def test_fresh_clone_runs_and_tests_with_nothing_beside_it():
             assert r.returncode == 0, r.stderr
             assert "/work/shared" not in r.stdout
             assert not outside_paths(r.stdout, clone), (target, outside_paths(r.stdout, clone), r.stdout)
-        assert time.time() - started < 60
     finally:
         if proc is not None and proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -182,7 +182,8 @@ def test_a_platform_on_this_host_is_refused_unless_allowed(fresh_stack):
 
 
 def test_phone_number_sync_never_deletes_on_a_bad_list(vapi):
-    """A failed, empty or truncated platform list deletes nothing; paging reads past the first 1,000."""
+    """A failed, empty or truncated platform list deletes nothing; paging reads past the first page, also
+    when the platform pages by fewer than `limit`; a number gone from the platform goes at the second miss."""
     stack, fake, admin = vapi
     base = stack.base + "/api"
     mine = admin.post(base + "/phone-numbers", json=TWILIO).json()
@@ -193,14 +194,34 @@ def test_phone_number_sync_never_deletes_on_a_bad_list(vapi):
     listed = admin.get(base + "/phone-numbers?limit=1000")
     assert int(listed.headers["X-Total-Count"]) == 1201
     saved = dict(fake.store["phone-number"])
-    for broken in ("error", "empty", "error", "empty"):
+    for broken in ("error", "empty", "truncated") * 2:
         if broken == "error":
             fake.mode = "error"
-        else:
+        elif broken == "empty":
             fake.store["phone-number"].clear()
+        else:  # full pages of 100 without `createdAt`: the rest of the list cannot be read
+            fake.page_cap, fake.strip_created = 100, True
         assert admin.get(base + "/phone-numbers").status_code == 200
-        fake.mode = "ok"
+        fake.mode, fake.page_cap, fake.strip_created = "ok", None, False
         fake.store["phone-number"].update(saved)
     assert admin.get(base + f"/phone-numbers/{mine['id']}").status_code == 200
     assert int(admin.get(base + "/phone-numbers").headers["X-Total-Count"]) == 1201
-    assert "the platform's list is empty" in stack.log()
+    assert "the platform's list is empty" in stack.log() and "the platform's list is incomplete" in stack.log()
+    # Pages of 100 (whatever `limit` says) are read to the end: only the number really released goes.
+    fake.page_cap = 100
+    fake.store["phone-number"].pop("outside-7")
+    assert int(admin.get(base + "/phone-numbers").headers["X-Total-Count"]) == 1201  # marked missing
+    assert int(admin.get(base + "/phone-numbers").headers["X-Total-Count"]) == 1200  # missed twice: gone
+    assert admin.get(base + f"/phone-numbers/{mine['id']}").status_code == 200
+
+
+def test_changing_a_tools_url_keeps_its_secret_from_the_new_url(vapi):
+    stack, fake, admin = vapi
+    tool = admin.post(stack.base + "/api/tools", json={
+        "type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}},
+        "server": {"url": "https://crm.example.edu/hook", "secret": "tool-secret-value"}}).json()
+    assert fake.store["tool"][tool["providerId"]]["server"]["secret"] == "tool-secret-value"
+    moved = admin.patch(stack.base + f"/api/tools/{tool['id']}", json={"server": {"url": "https://elsewhere.example/x"}})
+    assert moved.status_code == 200, moved.text
+    assert "secret" not in fake.store["tool"][tool["providerId"]]["server"]
+    assert rows(stack, "SELECT COUNT(*) FROM tool_secrets") == [(0,)]

@@ -98,9 +98,17 @@ struct ProviderSync {
             context.log.error("cannot read pending provider operations: \(error)")
             return
         }
+        // One phone-number sync per pass, however many number creates were left: two syncs in a row would
+        // delete a number that one list happened to miss.
+        var synced = false
         for operation in operations where isAbandoned(operation) {
             do {
-                try settle(operation, platform)
+                if operation.kind == .phoneNumber && operation.action == .create {
+                    if !synced { syncPhoneNumbersNow() }
+                    synced = true
+                } else {
+                    try settle(operation, platform)
+                }
                 try context.resources.endOperation(id: operation.id)
                 context.log.info("recovered provider \(operation.action.rawValue) of \(operation.kind.rawValue) \(operation.localId)")
             } catch {
@@ -114,10 +122,7 @@ struct ProviderSync {
         let collection = op.kind == .assistant ? "assistant" : op.kind == .tool ? "tool" : "phone-number"
         switch op.action {
         case .create:
-            if kind == nil {
-                syncPhoneNumbersNow()
-                return
-            }
+            guard kind != nil else { return }  // phone numbers: one sync per `recover` pass
             for item in try platform.listAll(collection).items where item["metadata"]?["edmoId"]?.stringValue == op.localId {
                 if let providerId = item["id"]?.stringValue { try platform.delete(collection, id: providerId) }
             }

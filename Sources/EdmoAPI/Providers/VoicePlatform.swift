@@ -46,27 +46,32 @@ public struct VoicePlatform: Sendable {
 
     public static let pageSize = 1000
 
-    /// Every object of a collection, page by page: the platform lists newest first, at most `limit` a
-    /// page, so the next page asks for those created at or before the oldest one seen (ids already seen
-    /// are skipped). `complete` is false when paging could not go on (a full page with nothing new, or
-    /// objects without `createdAt`): then the list may lack objects that exist.
+    /// Every object of a collection, page by page: the platform lists newest first, so each next page asks
+    /// for those created at or before the oldest one seen (`createdAtLe`; ids already seen are skipped),
+    /// until a page brings nothing new (so a platform that pages by fewer than `limit` is read to its end
+    /// too). A full page of objects already seen (more objects with one `createdAt` than a page holds) or
+    /// objects without `createdAt` leave it `complete: false`: the list may then lack objects that exist.
     public func listAll(_ collection: String, pageSize: Int = VoicePlatform.pageSize) throws -> (items: [JSONValue], complete: Bool) {
         var items: [JSONValue] = []
         var seen: Set<String> = []
+        var longestPage = 0
         var query = "limit=\(pageSize)"
         for _ in 0..<10_000 {
             guard case .array(let page) = try call("GET", "/\(collection)?\(query)", nil) else {
                 throw ProviderError.failed("the platform's \(collection) list is not a JSON array")
             }
+            longestPage = max(longestPage, page.count)
             var fresh = 0
             for item in page {
                 guard let id = item["id"]?.stringValue, seen.insert(id).inserted else { continue }
                 items.append(item)
                 fresh += 1
             }
-            if page.count < pageSize { return (items, true) }
-            guard fresh > 0, let oldest = page.compactMap({ $0["createdAt"]?.stringValue }).min(),
-                  page.allSatisfy({ $0["createdAt"]?.stringValue != nil }) else { return (items, false) }
+            // A page of only seen objects ends the list, unless it is a full page of objects sharing one
+            // `createdAt` (paging cannot get past them).
+            if fresh == 0 { return (items, page.count < longestPage || longestPage < pageSize) }
+            let dates = page.compactMap { $0["createdAt"]?.stringValue }
+            guard dates.count == page.count, let oldest = dates.min() else { return (items, false) }
             query = "limit=\(pageSize)&createdAtLe=\(oldest.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? oldest)"
         }
         return (items, false)

@@ -131,7 +131,7 @@ enum DocumentRoutes {
         merge: (Document) throws -> Document,
         store: (DocumentRecord, Document, String?) throws -> Int
     ) throws -> DocumentRecord {
-        try OptimisticWrite.run {
+        try OptimisticWrite.run(context, key: "\(spec.kind.rawValue)/\(principal.orgId)/\(request.param("id"))") {
             let existing = try find(spec, principal, request, context)
             try ETag.check(request, version: existing.version)
             let new = try merge(try stored(existing))
@@ -172,9 +172,12 @@ enum DocumentRoutes {
                     if let providerId = existing.providerId { try platform.delete(spec.collection, id: providerId) }
                 },
                 local: { _, operation in
+                    // Once the platform has deleted it, the local copy goes too (If-Match was checked above).
+                    let platformDeleted = context.platform != nil && existing.providerId != nil
                     try context.resources.deleteDocument(
                         spec.kind, orgId: principal.orgId, id: existing.id,
-                        version: ETag.deleteVersion(request, read: existing.version), completing: operation)
+                        version: platformDeleted ? nil : ETag.deleteVersion(request, read: existing.version),
+                        completing: operation)
                 })
         } catch StoreError.stale {
             throw ETag.changed  // only a conditional delete can be stale

@@ -102,7 +102,7 @@ enum KnowledgeRoutes {
         let patch = try JSON.decode(EntryPatch.self, from: request)
         let title = try patch.title.required("title")
         let content = try patch.content.required("content")
-        let entry = try OptimisticWrite.run {
+        let entry = try OptimisticWrite.run(context, key: "knowledge/\(request.param("id"))/\(request.param("entryId"))") {
             var entry = try find(.write, request, context)
             try ETag.check(request, version: entry.version)
             if let title { entry.title = title }

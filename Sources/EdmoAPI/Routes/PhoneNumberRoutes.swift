@@ -168,7 +168,7 @@ enum PhoneNumberRoutes {
             assistantId = assistant.id
             payload["assistantId"] = assistant.providerId.map(JSONValue.string) ?? .null
         }
-        let record = try OptimisticWrite.run {
+        let record = try OptimisticWrite.run(context, key: "phone/\(principal.orgId)/\(request.param("id"))") {
             var record = try find(principal, request, context)
             try ETag.check(request, version: record.version)
             if let name { record.name = name }
@@ -181,7 +181,17 @@ enum PhoneNumberRoutes {
                         _ = try platform.update("phone-number", id: providerId, .object(payload))
                     }
                 },
-                local: { _, operation in record.version = try context.resources.updatePhoneNumber(record, completing: operation) })
+                local: { _, operation in record.version = try context.resources.updatePhoneNumber(record, completing: operation) },
+                compensate: { platform, _ in
+                    // Mirror what is stored now: another writer may have changed it since it was read.
+                    guard let providerId = record.providerId, !payload.isEmpty else { return }
+                    let current = try find(principal, request, context)
+                    let assistant = try current.assistantId.flatMap { try context.resources.document(.assistant, orgId: principal.orgId, id: $0) }
+                    _ = try platform.update("phone-number", id: providerId, .object([
+                        "name": current.name.map(JSONValue.string) ?? .null,
+                        "assistantId": assistant?.providerId.map(JSONValue.string) ?? .null,
+                    ]))
+                })
             return record
         }
         return try Response.json(PhoneNumberJSON(record)).withETag(record.version)
@@ -199,8 +209,11 @@ enum PhoneNumberRoutes {
                     if let providerId = record.providerId { try platform.delete("phone-number", id: providerId) }
                 },
                 local: { _, operation in
+                    // Once the platform has released it, the local copy goes too (If-Match was checked above).
+                    let platformDeleted = context.platform != nil && record.providerId != nil
                     try context.resources.deletePhoneNumber(
-                        orgId: principal.orgId, id: record.id, version: ETag.deleteVersion(request, read: record.version),
+                        orgId: principal.orgId, id: record.id,
+                        version: platformDeleted ? nil : ETag.deleteVersion(request, read: record.version),
                         completing: operation)
                 })
         } catch StoreError.stale {

@@ -21,7 +21,8 @@ struct LoginThrottle {
     var accountKey: String { Tokens.sha256Hex("account\n\(email)") }
     var addressKey: String { Tokens.sha256Hex("address\n\(address)") }
     var networkKey: String? { Self.ipv6Network(address).map { Tokens.sha256Hex("network\n\($0)") } }
-    var knownAddressKey: String { Tokens.sha256Hex("known\n\(email)\n\(address)") }
+    /// For IPv6 the /64: privacy addresses rotate within it, and the owner must stay known.
+    var knownAddressKey: String { Tokens.sha256Hex("known\n\(email)\n\(Self.ipv6Network(address) ?? address)") }
 
     func check() throws {
         let now = context.now
