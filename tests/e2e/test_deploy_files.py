@@ -1,16 +1,14 @@
 """The shipped deployment files are valid: systemd units verify clean, the production nginx config loads,
 and run for real it compresses the dashboard's assets and rate-limits every spelling of the login path."""
 import gzip
-import http.client
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import tempfile
 
 from conftest import EDMO_BIN, REPO, free_port, wait_for
-from test_nginx import LOGIN_SPELLINGS
+from test_nginx import LOGIN_SPELLINGS, fetch
 
 
 def test_systemd_units_verify_clean():
@@ -65,15 +63,7 @@ def test_production_nginx_config_loads():
 
 
 def https(port, method, path, headers=None, body=None, source="127.0.0.1"):
-    """(status, lowercase headers, raw body) over TLS, the path sent exactly as written."""
-    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, source_address=(source, 0),
-                                       context=ssl._create_unverified_context())
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        conn.close()
+    return fetch(port, method, path, headers, body, source, tls=True)
 
 
 def test_production_nginx_gzips_assets_and_limits_every_login_spelling():

@@ -6,6 +6,7 @@ is on the wire is what is checked (requests would decompress and normalise).
 """
 import gzip
 import http.client
+import ssl
 import json
 import os
 
@@ -17,9 +18,13 @@ CHART_JS = "/usr/share/javascript/chart.js/chart.min.js"
 NGINX_429 = {"error": "Too many requests"}
 
 
-def fetch(port, method, path, headers=None, body=None, source="127.0.0.1"):
-    """(status, headers as a lowercase dict, raw body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+def fetch(port, method, path, headers=None, body=None, source="127.0.0.1", tls=False):
+    """(status, headers as a lowercase dict, raw body bytes), the path sent exactly as written."""
+    if tls:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, source_address=(source, 0),
+                                           context=ssl._create_unverified_context())
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     try:
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()

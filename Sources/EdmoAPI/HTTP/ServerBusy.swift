@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A per-host capacity limit was reached: every password-hashing slot or every outbound-call slot is taken
 /// and did not free up within its bounded wait. `ErrorResponder` answers 503 with `Retry-After`, so the
@@ -21,25 +22,36 @@ public struct ServerBusyError: Error, Equatable, CustomStringConvertible {
     public static let retryAfterSeconds = 1
 }
 
-/// A counting gate with a bounded wait, shared by every worker thread of a process. Caps are per host by
+/// A counting gate with a bounded wait and a bounded queue, shared by every worker thread of a process.
+/// Only `maxWaiting` callers (half the slots, at least one) may wait for a slot, each at most `waitSeconds`;
+/// anyone beyond that is turned away at once. A flood (hundreds of logins) is then shed in microseconds
+/// instead of holding every worker in line, so other requests keep being served. Caps are per host by
 /// design: each `edmo` process has its own (limits that must hold across hosts live in the database).
 public final class CapacityGate: Sendable {
     public let limit: Int
+    public let maxWaiting: Int
     public let resource: String
     public let waitSeconds: TimeInterval
     private let slots: DispatchSemaphore
+    private let waiting = Atomic<Int>(0)
 
     public init(limit: Int, resource: String, waitSeconds: TimeInterval) {
         self.limit = max(1, limit)
+        self.maxWaiting = max(1, self.limit / 2)
         self.resource = resource
         self.waitSeconds = max(0, waitSeconds)
         slots = DispatchSemaphore(value: self.limit)
     }
 
-    /// Runs `body` holding one slot; throws `ServerBusyError` when none frees up within `waitSeconds`.
+    /// Runs `body` holding one slot; throws `ServerBusyError` when none is free and the queue is full, or
+    /// none frees up within `waitSeconds`.
     public func run<T>(_ body: () throws -> T) throws -> T {
-        guard slots.wait(timeout: .now() + waitSeconds) == .success else {
-            throw ServerBusyError(resource: resource, waited: waitSeconds)
+        if slots.wait(timeout: .now()) != .success {
+            let queued = waiting.wrappingAdd(1, ordering: .relaxed).newValue
+            defer { waiting.wrappingSubtract(1, ordering: .relaxed) }
+            guard queued <= maxWaiting, slots.wait(timeout: .now() + waitSeconds) == .success else {
+                throw ServerBusyError(resource: resource, waited: queued <= maxWaiting ? waitSeconds : 0)
+            }
         }
         defer { slots.signal() }
         return try body()
