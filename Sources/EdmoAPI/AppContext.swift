@@ -52,7 +52,11 @@ public struct AppContext: Sendable {
         self.clock = clock
         self.ids = ids
         self.passwords = passwords
-            ?? PasswordHasher(concurrency: config.hashConcurrency, waitSeconds: TimeInterval(config.hashWaitSeconds))
+            ?? PasswordHasher(
+                concurrency: config.hashConcurrency, waitSeconds: TimeInterval(config.hashWaitSeconds),
+                // Hashing and queueing for it hold fewer than half the workers, outbound calls at most half
+                // (`outboundLimit`): at least one worker is always left for everything else.
+                maxWaiting: config.workers / 2 - 1 - config.hashConcurrency)
         self.log = log
     }
 

@@ -214,3 +214,20 @@ import Testing
         #expect(String(decoding: try #require(SecretBox(key: Array(repeating: 7, count: 32)).open(sealed)), as: UTF8.self) == "new-secret")
     }
 }
+
+@Suite struct GateQueueTests {
+    @Test func beyondTheQueueCallersAreTurnedAwayAtOnce() throws {
+        let gate = CapacityGate(limit: 1, resource: "test", waitSeconds: 5, maxWaiting: 1)
+        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), done = DispatchGroup()
+        DispatchQueue.global().async(group: done) { _ = try? gate.run { holding.signal(); release.wait() } }
+        holding.wait()
+        DispatchQueue.global().async(group: done) { _ = try? gate.run {} }  // waits in the queue
+        Thread.sleep(forTimeInterval: 0.2)
+        let started = Date()
+        #expect(throws: ServerBusyError.self) { try gate.run {} }
+        #expect(Date().timeIntervalSince(started) < 1)  // not the 5 s wait
+        release.signal()
+        done.wait()
+        #expect(throws: Never.self) { try gate.run {} }
+    }
+}

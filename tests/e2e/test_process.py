@@ -58,9 +58,10 @@ def test_sigterm_finishes_in_flight_requests_then_exits_zero(fresh_stack):
         statuses = [f.result().status_code for f in futures]
     assert code == 0
     assert seconds < 5
-    # Requests already accepted finished with 200; any not yet accepted got nginx's 502, never a hang.
+    # Requests already accepted finished with 200, or 503 when the hashing queue was full (nothing was done);
+    # any not yet accepted got nginx's 502, never a hang.
     assert statuses.count(200) >= 1
-    assert set(statuses) <= {200, 502}
+    assert set(statuses) <= {200, 502, 503}
     assert "finishing in-flight requests" in stack.log()
 
 

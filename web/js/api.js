@@ -45,10 +45,16 @@ async function request(path, { method = 'GET', body, query } = {}) {
   busy(1);
   try {
     let res;
-    try {
-      res = await fetch(buildUrl(path, query), init);
-    } catch (e) {
-      throw new ApiError(0, 'The server cannot be reached. Check your connection.');
+    // A 503 from the API means a per-host cap was full and nothing was done: retry after Retry-After.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        res = await fetch(buildUrl(path, query), init);
+      } catch (e) {
+        throw new ApiError(0, 'The server cannot be reached. Check your connection.');
+      }
+      if (res.status !== 503 || attempt >= 3) break;
+      const wait = Math.min(5, Number(res.headers.get('Retry-After')) || 1);
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
     }
     const text = await res.text();
     let data = null;

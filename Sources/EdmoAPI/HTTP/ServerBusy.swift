@@ -23,7 +23,7 @@ public struct ServerBusyError: Error, Equatable, CustomStringConvertible {
 }
 
 /// A counting gate with a bounded wait and a bounded queue, shared by every worker thread of a process.
-/// Only `maxWaiting` callers (half the slots, at least one) may wait for a slot, each at most `waitSeconds`;
+/// Only `maxWaiting` callers (by default half the slots, at least one) may wait for a slot, each at most `waitSeconds`;
 /// anyone beyond that is turned away at once. A flood (hundreds of logins) is then shed in microseconds
 /// instead of holding every worker in line, so other requests keep being served. Caps are per host by
 /// design: each `edmo` process has its own (limits that must hold across hosts live in the database).
@@ -35,9 +35,9 @@ public final class CapacityGate: Sendable {
     private let slots: DispatchSemaphore
     private let waiting = Atomic<Int>(0)
 
-    public init(limit: Int, resource: String, waitSeconds: TimeInterval) {
+    public init(limit: Int, resource: String, waitSeconds: TimeInterval, maxWaiting: Int? = nil) {
         self.limit = max(1, limit)
-        self.maxWaiting = max(1, self.limit / 2)
+        self.maxWaiting = max(1, maxWaiting ?? self.limit / 2)
         self.resource = resource
         self.waitSeconds = max(0, waitSeconds)
         slots = DispatchSemaphore(value: self.limit)

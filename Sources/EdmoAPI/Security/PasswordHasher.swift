@@ -12,9 +12,10 @@ public final class PasswordHasher: Sendable {
     private let memLimit: Int
     private let dummy = Mutex<String?>(nil)
 
-    public init(concurrency: Int, waitSeconds: TimeInterval = 2, opsLimit: UInt64? = nil, memLimit: Int? = nil) {
+    /// `maxWaiting`: how many may queue for a slot (see `CapacityGate`).
+    public init(concurrency: Int, waitSeconds: TimeInterval = 2, maxWaiting: Int? = nil, opsLimit: UInt64? = nil, memLimit: Int? = nil) {
         Tokens.ensureSodium()
-        gate = CapacityGate(limit: concurrency, resource: "password hashing", waitSeconds: waitSeconds)
+        gate = CapacityGate(limit: concurrency, resource: "password hashing", waitSeconds: waitSeconds, maxWaiting: maxWaiting)
         self.opsLimit = opsLimit ?? UInt64(crypto_pwhash_OPSLIMIT_INTERACTIVE)
         self.memLimit = memLimit ?? Int(crypto_pwhash_MEMLIMIT_INTERACTIVE)
     }
