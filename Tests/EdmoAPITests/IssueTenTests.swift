@@ -222,7 +222,8 @@ import Testing
         DispatchQueue.global().async(group: done) { _ = try? gate.run { holding.signal(); release.wait() } }
         holding.wait()
         DispatchQueue.global().async(group: done) { _ = try? gate.run {} }  // waits in the queue
-        Thread.sleep(forTimeInterval: 0.2)
+        for _ in 0..<400 where gate.queued == 0 { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(gate.queued == 1)
         let started = Date()
         #expect(throws: ServerBusyError.self) { try gate.run {} }
         #expect(Date().timeIntervalSince(started) < 1)  // not the 5 s wait

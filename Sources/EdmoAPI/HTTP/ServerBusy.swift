@@ -43,6 +43,9 @@ public final class CapacityGate: Sendable {
         slots = DispatchSemaphore(value: self.limit)
     }
 
+    /// Callers waiting for a slot now.
+    public var queued: Int { waiting.load(ordering: .relaxed) }
+
     /// Runs `body` holding one slot; throws `ServerBusyError` when none is free and the queue is full, or
     /// none frees up within `waitSeconds`.
     public func run<T>(_ body: () throws -> T) throws -> T {
