@@ -1,6 +1,8 @@
 # The front door: make run | test | bench | migrate | build | deps-run | deps
 SHELL := /bin/bash
 SWIFT ?= swift
+# The layers of Package.swift are enforced: a target that imports a module it does not declare fails to build.
+SWIFT_BUILD := build --explicit-target-dependency-import-check=error
 # What building and running need (build, release, migrate, run, install).
 RUN_PACKAGES := libfcgi-dev libfcgi-bin libsodium-dev libsqlite3-dev libcurl4-openssl-dev pkg-config \
 	nginx curl openssl libjs-chart.js
@@ -38,16 +40,16 @@ deps: deps-run
 		python3 -m pip install -q --break-system-packages $(PYTHON_PACKAGES)
 
 build: deps-run
-	$(SWIFT) build --product edmo
+	$(SWIFT) $(SWIFT_BUILD) --product edmo
 
 release: deps-run
-	$(SWIFT) build -c release --product edmo
+	$(SWIFT) $(SWIFT_BUILD) -c release --product edmo
 
 ## Unit tests, the contract check, then the end-to-end suite (real nginx + the real binary).
 test: deps unit spec e2e
 
 unit:
-	$(SWIFT) build --build-tests
+	$(SWIFT) $(SWIFT_BUILD) --build-tests
 	$(SWIFT) test --skip-build
 
 spec:

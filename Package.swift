@@ -15,10 +15,12 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
         .systemLibrary(name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium"),
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl"),
+        // Domain types and rules: no HTTP, no SQL, no network.
+        .target(name: "EdmoCore"),
         .target(
             name: "EdmoAPI",
             dependencies: [
-                "CSodium", "CCurl",
+                "EdmoCore", "CSodium", "CCurl",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -26,11 +28,11 @@ let package = Package(
         .executableTarget(
             name: "edmo",
             dependencies: [
-                "EdmoAPI", "EdmoFastCGI",
+                "EdmoCore", "EdmoAPI", "EdmoFastCGI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "EdmoAPITests", dependencies: ["EdmoAPI"]),
+        .testTarget(name: "EdmoAPITests", dependencies: ["EdmoCore", "EdmoAPI"]),
         .testTarget(name: "EdmoFastCGITests", dependencies: ["EdmoFastCGI", "EdmoAPI"]),
     ]
 )

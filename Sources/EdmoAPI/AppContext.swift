@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Everything a handler needs, built once per process in `main` (or per test with a temp database,

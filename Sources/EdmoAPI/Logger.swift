@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Log lines go to stderr (journald under systemd). Never pass a cookie, password or key here.

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 public typealias Handler = @Sendable (Request, AppContext) throws -> Response

@@ -1,3 +1,4 @@
+import EdmoCore
 /// The one route table: method + path pattern -> handler. Handlers live one file per resource in Routes/.
 public enum Routes {
     public static let table: [Route] = [

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Creating a user, shared by the CLI and `POST /api/users`: validated, hashed, inserted.

@@ -1,3 +1,4 @@
+import EdmoCore
 import ArgumentParser
 import EdmoAPI
 import EdmoFastCGI

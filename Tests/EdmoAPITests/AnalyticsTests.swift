@@ -1,3 +1,4 @@
+import EdmoCore
 @testable import EdmoAPI
 import Foundation
 import Testing

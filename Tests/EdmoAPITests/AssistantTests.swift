@@ -1,3 +1,4 @@
+import EdmoCore
 import EdmoAPI
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// The `X-API-Key` of reporting tools: the deployment's `ANALYTICS_API_KEY` (all organisations; compared in

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// How analytics numbers and times are written (README "Analytics formulas").

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// `edmo import-calls --since DATE`: pages through the platform's `GET /call` oldest first and ingests

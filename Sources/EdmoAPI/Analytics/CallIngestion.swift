@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Turns a Vapi-style `end-of-call-report` (or a call object from the platform's call list) into a

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// One turn as an engine sees it.

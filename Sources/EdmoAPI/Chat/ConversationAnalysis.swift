@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// What an ended conversation is given: summary, success, sentiment, resolution. From the assistant's

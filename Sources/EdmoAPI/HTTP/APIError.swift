@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Every failure a client may see. `ErrorResponder` is the one place that turns it into a response.
@@ -31,6 +32,8 @@ public enum ErrorResponder {
         let apiError: APIError
         if let known = error as? APIError {
             apiError = known
+        } else if let invalid = error as? ValidationFailure {
+            apiError = .badRequest(invalid.message)
         } else if EdmoDatabase.isStorageFull(error) {
             // Logged once a minute, not per request: a full disk fails every write until space is freed.
             if database?.shouldReportStorageFull() ?? true {

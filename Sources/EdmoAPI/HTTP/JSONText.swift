@@ -1,3 +1,4 @@
+import EdmoCore
 /// Writes small JSON objects by hand, for the responses on every request's path (the current user);
 /// JSONEncoder costs more than the rest of such a request. Output matches JSONEncoder's `.sortedKeys`
 /// form: the caller passes keys in sorted order.

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// One HTTP request as the FastCGI (or CGI) layer hands it over: CGI params already decoded.

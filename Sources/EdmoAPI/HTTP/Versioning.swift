@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Optimistic concurrency for clients: a single resource's `ETag` is its version, and `If-Match` on

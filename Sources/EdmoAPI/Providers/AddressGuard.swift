@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Keeps outbound requests off this host and its private networks (SSRF): loopback, link-local (cloud

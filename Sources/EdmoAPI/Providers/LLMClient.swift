@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// A failure of the language model API; always a 502 for the client, with the reason in the log.

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Keeps the local copy in step with the voice platform (`EDMO_PROVIDER=vapi`).

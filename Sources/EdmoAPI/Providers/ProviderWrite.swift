@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// "Provider first, then the local copy", made safe:

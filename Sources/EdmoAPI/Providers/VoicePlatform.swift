@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// A failure talking to the voice platform. `ErrorResponder` maps it: `rejected` (the platform's 4xx) is

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// /api/analytics-keys (addition): ADMINs make API keys that read their own organisation's analytics.

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// GET /api/analytics and GET /api/analytics/{conversationId}, for reporting tools with an API key.

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// /api/assistants: the seed's Assistants operations. `{id}` is the local id or the platform's id.

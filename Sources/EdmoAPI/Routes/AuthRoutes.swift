@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// POST /api/auth/login, GET /api/auth/me, POST /api/auth/logout.

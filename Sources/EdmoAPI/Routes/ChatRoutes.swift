@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// POST /api/chat (the seed's), plus GET /api/chat/{chatId} and POST /api/chat/{chatId}/end (additions).

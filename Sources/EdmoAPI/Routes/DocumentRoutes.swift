@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// What differs between assistants and tools; the shared flow is in `DocumentRoutes`.

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Knowledge gaps (addition): questions assistants could not answer. GET /api/knowledge-gaps and

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// An assistant's knowledge base (addition): /api/assistants/{id}/knowledge[/{entryId}], and a bulk import.

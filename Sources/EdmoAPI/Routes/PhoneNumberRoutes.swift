@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// /api/phone-numbers: list and create as the seed says, plus get, rename/attach/detach, and release.

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// /api/tools: the seed's Tools operations. The `provider` label is stored locally only; a function tool's

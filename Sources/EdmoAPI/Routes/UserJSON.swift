@@ -1,3 +1,4 @@
+import EdmoCore
 /// The seed's `User` as sent to clients (never the password hash). Written by hand: it is on the path of
 /// `GET /api/auth/me`, which every dashboard page calls.
 enum UserJSON {

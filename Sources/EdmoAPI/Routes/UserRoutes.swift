@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// /api/users: ADMINs manage the users of their own organisation (addition to the seed).

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// POST /api/webhooks/provider (addition): the voice platform's server messages. An `end-of-call-report`

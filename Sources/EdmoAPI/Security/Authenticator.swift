@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Who is calling: the user behind the `auth-token` cookie.

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Failed logins are counted in the database (every process and host sees the same counters), keyed on

@@ -1,3 +1,4 @@
+import EdmoCore
 import CSodium
 import Foundation
 

@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 public struct Organization: Sendable, Equatable {

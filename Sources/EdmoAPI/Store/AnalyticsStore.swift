@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// The filters of `GET /api/analytics`; nil means all.

@@ -1,17 +1,6 @@
+import EdmoCore
 import Foundation
 
-public struct KnowledgeEntry: Sendable, Equatable {
-    public var id: String
-    public var orgId: String
-    public var assistantId: String
-    public var title: String
-    public var content: String
-    public var questions: [String]
-    public var createdAt: String
-    public var updatedAt: String
-    /// See `DocumentRecord.version`.
-    public var version: Int = 1
-}
 
 public struct KnowledgeGap: Sendable, Equatable {
     public var id: String

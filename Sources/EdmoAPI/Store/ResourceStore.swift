@@ -1,3 +1,4 @@
+import EdmoCore
 import Foundation
 
 /// Assistants and tools are stored alike: a JSON document per row.

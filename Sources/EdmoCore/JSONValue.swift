@@ -68,7 +68,7 @@ public enum JSONValue: Codable, Equatable, Sendable {
     public func rejectNulls(nullable: Set<String>, path: String = "") throws {
         switch self {
         case .null:
-            if !nullable.contains(path) { throw APIError.badRequest("Invalid value for field: \(path) (must not be null)") }
+            if !nullable.contains(path) { throw ValidationFailure("Invalid value for field: \(path) (must not be null)") }
         case .object(let fields):
             if nullable.contains(path + ".*") || nullable.contains("*") { return }
             for (key, value) in fields { try value.rejectNulls(nullable: nullable, path: path.isEmpty ? key : path + "." + key) }
@@ -83,7 +83,7 @@ public enum JSONValue: Codable, Equatable, Sendable {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         } catch {
-            throw APIError.badRequest("Malformed JSON body")
+            throw ValidationFailure("Malformed JSON body")
         }
     }
 
@@ -92,7 +92,7 @@ public enum JSONValue: Codable, Equatable, Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: Data(try JSON.encode(self)))
         } catch let error as DecodingError {
-            throw APIError.badRequest(JSON.describe(error))
+            throw ValidationFailure(JSON.describe(error))
         }
     }
 

@@ -64,13 +64,13 @@ public struct AssistantConfig: Codable, Equatable, Sendable {
         try Validate.text(endCallMessage, field: "endCallMessage", max: 10_000)
         try Validate.nonEmpty(model.model, field: "model.model", max: 200)
         if let t = model.temperature, !(0...2).contains(t) {
-            throw APIError.badRequest("Invalid value for field: model.temperature (0 to 2)")
+            throw ValidationFailure("Invalid value for field: model.temperature (0 to 2)")
         }
         if let m = model.maxTokens, !(1...100_000).contains(m) {
-            throw APIError.badRequest("Invalid value for field: model.maxTokens (1 to 100000)")
+            throw ValidationFailure("Invalid value for field: model.maxTokens (1 to 100000)")
         }
         if let messages = model.messages {
-            guard messages.count <= 50 else { throw APIError.badRequest("Invalid value for field: model.messages (at most 50)") }
+            guard messages.count <= 50 else { throw ValidationFailure("Invalid value for field: model.messages (at most 50)") }
             for (i, message) in messages.enumerated() {
                 try Validate.text(message.content, field: "model.messages[\(i)].content", max: 100_000)
             }
@@ -78,11 +78,11 @@ public struct AssistantConfig: Codable, Equatable, Sendable {
         try Validate.text(voice.voiceId, field: "voice.voiceId", max: 200)
         try Validate.text(transcriber?.model, field: "transcriber.model", max: 200)
         if let phrases = endCallPhrases {
-            guard phrases.count <= 100 else { throw APIError.badRequest("Invalid value for field: endCallPhrases (at most 100)") }
+            guard phrases.count <= 100 else { throw ValidationFailure("Invalid value for field: endCallPhrases (at most 100)") }
             for (i, phrase) in phrases.enumerated() { try Validate.text(phrase, field: "endCallPhrases[\(i)]", max: 500) }
         }
         if let seconds = maxDurationSeconds, !(10...43_200).contains(seconds) {
-            throw APIError.badRequest("Invalid value for field: maxDurationSeconds (10 to 43200)")
+            throw ValidationFailure("Invalid value for field: maxDurationSeconds (10 to 43200)")
         }
     }
 }

@@ -52,7 +52,7 @@ public struct ToolConfig: Codable, Equatable, Sendable {
 
     public func validate() throws {
         if let messages {
-            guard messages.count <= 20 else { throw APIError.badRequest("Invalid value for field: messages (at most 20)") }
+            guard messages.count <= 20 else { throw ValidationFailure("Invalid value for field: messages (at most 20)") }
             for (i, m) in messages.enumerated() { try Validate.text(m.content, field: "messages[\(i)].content", max: 1000) }
         }
         try Validate.text(name, field: "name", max: 200)
@@ -65,11 +65,11 @@ public struct ToolConfig: Codable, Equatable, Sendable {
         try Self.timeout(timeoutSeconds, field: "timeoutSeconds")
         switch type {
         case .function:
-            guard let function else { throw APIError.badRequest("Missing required field: function") }
+            guard let function else { throw ValidationFailure("Missing required field: function") }
             let validName = function.name.utf8.count <= 64 && !function.name.isEmpty
                 && function.name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
             guard validName else {
-                throw APIError.badRequest("Invalid value for field: function.name (1 to 64 letters, digits, _ or -)")
+                throw ValidationFailure("Invalid value for field: function.name (1 to 64 letters, digits, _ or -)")
             }
             try Validate.text(function.description, field: "function.description", max: 2000)
             for (key, parameter) in function.parameters.properties ?? [:] {
@@ -77,20 +77,20 @@ public struct ToolConfig: Codable, Equatable, Sendable {
             }
             let known = Set((function.parameters.properties ?? [:]).keys)
             if let missing = function.parameters.required?.first(where: { !known.contains($0) }) {
-                throw APIError.badRequest("Invalid value for field: function.parameters.required (\(missing) is not a property)")
+                throw ValidationFailure("Invalid value for field: function.parameters.required (\(missing) is not a property)")
             }
         case .apiRequest:
-            guard let url else { throw APIError.badRequest("Missing required field: url") }
+            guard let url else { throw ValidationFailure("Missing required field: url") }
             try Validate.httpURL(url, field: "url")
-            guard method != nil else { throw APIError.badRequest("Missing required field: method") }
+            guard method != nil else { throw ValidationFailure("Missing required field: method") }
         case .mcp:
-            guard server != nil else { throw APIError.badRequest("Missing required field: server") }
+            guard server != nil else { throw ValidationFailure("Missing required field: server") }
         }
     }
 
     static func timeout(_ value: Int?, field: String) throws {
         if let value, !(1...300).contains(value) {
-            throw APIError.badRequest("Invalid value for field: \(field) (1 to 300)")
+            throw ValidationFailure("Invalid value for field: \(field) (1 to 300)")
         }
     }
 }
@@ -110,7 +110,7 @@ public final class ToolParameter: Codable, Equatable, Sendable {
     }
 
     func validate(field: String, depth: Int) throws {
-        guard depth < 8 else { throw APIError.badRequest("Invalid value for field: \(field) (nested too deeply)") }
+        guard depth < 8 else { throw ValidationFailure("Invalid value for field: \(field) (nested too deeply)") }
         try Validate.text(description, field: "\(field).description", max: 2000)
         try items?.validate(field: "\(field).items", depth: depth + 1)
         for (key, child) in properties ?? [:] {
