@@ -17,22 +17,26 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl"),
         // Domain types and rules: no HTTP, no SQL, no network.
         .target(name: "EdmoCore"),
+        // The store protocols and their record types: no SQL, no HTTP.
+        .target(name: "EdmoStore", dependencies: ["EdmoCore"]),
+        // The stores on SQLite, through GRDB.
         .target(
-            name: "EdmoAPI",
-            dependencies: [
-                "EdmoCore", "CSodium", "CCurl",
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            name: "EdmoSQLite",
+            dependencies: ["EdmoCore", "EdmoStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .target(name: "EdmoAPI", dependencies: ["EdmoCore", "EdmoStore", "CSodium", "CCurl"]),
         .target(name: "EdmoFastCGI", dependencies: ["CFastCGI", "EdmoAPI"]),
         .executableTarget(
             name: "edmo",
             dependencies: [
-                "EdmoCore", "EdmoAPI", "EdmoFastCGI",
+                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoAPI", "EdmoFastCGI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "EdmoAPITests", dependencies: ["EdmoCore", "EdmoAPI"]),
+        .testTarget(
+            name: "EdmoAPITests",
+            dependencies: ["EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoAPI", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "EdmoFastCGITests", dependencies: ["EdmoFastCGI", "EdmoAPI"]),
     ]
 )

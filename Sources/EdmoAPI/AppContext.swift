@@ -1,11 +1,11 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// Everything a handler needs, built once per process in `main` (or per test with a temp database,
 /// a pinned clock and counting ids). No globals.
 public struct AppContext: Sendable {
     public var config: Config
-    public var database: EdmoDatabase
     public var accounts: any AccountStore
     public var resources: any ResourceStore
     public var chats: any ChatStore
@@ -23,6 +23,8 @@ public struct AppContext: Sendable {
     /// platform) at once, so slow upstreams cannot take every worker; the rest fail fast with a 503.
     public var outbound: CapacityGate
     public var log: Logger
+    /// Says "storage is full" in the log at most once a minute.
+    public var storageAlarm = StorageAlarm()
     /// Orders concurrent PATCHes of one resource in this process (see `OptimisticWrite`).
     public var writeTurns = WriteTurns()
 
@@ -30,15 +32,14 @@ public struct AppContext: Sendable {
     public static let outboundWaitSeconds: TimeInterval = 1
 
     public init(
-        config: Config, database: EdmoDatabase, clock: Clock = .system, ids: IDGenerator = .random,
+        config: Config, stores: Stores, clock: Clock = .system, ids: IDGenerator = .random,
         passwords: PasswordHasher? = nil, log: Logger = .stderr
     ) {
         self.config = config
-        self.database = database
-        self.accounts = SQLiteAccountStore(database: database)
-        self.resources = SQLiteResourceStore(database: database)
-        self.chats = SQLiteChatStore(database: database)
-        self.analytics = SQLiteAnalyticsStore(database: database)
+        self.accounts = stores.accounts
+        self.resources = stores.resources
+        self.chats = stores.chats
+        self.analytics = stores.analytics
         let outbound = CapacityGate(limit: config.outboundLimit, resource: "outbound calls", waitSeconds: Self.outboundWaitSeconds)
         self.outbound = outbound
         if config.provider == .vapi, let url = config.providerURL, let key = config.providerAPIKey {

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// Log lines go to stderr (journald under systemd). Never pass a cookie, password or key here.

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 public typealias Handler = @Sendable (Request, AppContext) throws -> Response
@@ -42,7 +43,7 @@ public struct Router: Sendable {
         do {
             response = try dispatch(request, context)
         } catch {
-            response = ErrorResponder.response(for: error, request: request, log: context.log, database: context.database)
+            response = ErrorResponder.response(for: error, request: request, log: context.log, storageAlarm: context.storageAlarm)
         }
         response.addHeader("X-Request-Id", request.requestId)
         response.addHeader("Cache-Control", "no-store")

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 /// The one route table: method + path pattern -> handler. Handlers live one file per resource in Routes/.
 public enum Routes {
     public static let table: [Route] = [

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// Creating a user, shared by the CLI and `POST /api/users`: validated, hashed, inserted.

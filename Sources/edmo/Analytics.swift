@@ -1,4 +1,6 @@
 import EdmoCore
+import EdmoSQLite
+import EdmoStore
 import ArgumentParser
 import EdmoAPI
 import Foundation
@@ -12,7 +14,7 @@ struct AnalyticsCommand: ParsableCommand {
         func run() throws {
             let config = try Startup.config(needsSecretKey: false)
             let database = try Startup.database(config)
-            try AppContext(config: config, database: database).analytics.rebuildAggregates()
+            try AppContext(config: config, stores: database.stores).analytics.rebuildAggregates()
             print("analytics aggregates rebuilt")
         }
     }
@@ -31,7 +33,7 @@ struct ImportCalls: ParsableCommand {
             throw ValidationError("--since wants a date such as 2024-01-01")
         }
         let config = try Startup.config(needsSecretKey: true)
-        let context = AppContext(config: config, database: try Startup.database(config))
+        let context = AppContext(config: config, stores: try Startup.database(config).stores)
         let stored = try CallImport.run(context, since: date) { print($0) }
         print("stored or updated \(stored) conversations")
     }

@@ -1,4 +1,6 @@
 import EdmoCore
+import EdmoSQLite
+import EdmoStore
 import ArgumentParser
 import EdmoAPI
 import EdmoFastCGI
@@ -50,7 +52,7 @@ struct Serve: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let cgi = socket == nil && listen == nil && Listener.systemd(environment: environment, consume: false) == nil
             && Listener.inheritedStdin() == nil && environment["GATEWAY_INTERFACE"] != nil
-        let context = try AppContext(config: config, database: Startup.database(config))
+        let context = try AppContext(config: config, stores: Startup.database(config).stores)
         let router = Router()
         if cgi {
             CGI.serveOnce(maxBodyBytes: config.maxBodyBytes) { router.handle($0, context) }

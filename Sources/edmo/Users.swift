@@ -1,4 +1,6 @@
 import EdmoCore
+import EdmoSQLite
+import EdmoStore
 import ArgumentParser
 import EdmoAPI
 import Foundation
@@ -10,7 +12,7 @@ struct Users: ParsableCommand {
 
     static func context() throws -> AppContext {
         let config = try Startup.config(needsSecretKey: false)
-        return AppContext(config: config, database: try Startup.database(config))
+        return AppContext(config: config, stores: try Startup.database(config).stores)
     }
 
     static func readPassword() throws -> String {

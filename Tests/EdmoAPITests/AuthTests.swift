@@ -1,4 +1,6 @@
 import EdmoCore
+import EdmoStore
+import EdmoSQLite
 import EdmoAPI
 import Foundation
 import Testing
@@ -119,7 +121,7 @@ import Testing
         let user = try app.addUser("admin@example.edu")
         let token = try app.login("admin@example.edu")
         // Only reachable if a session outlives the disable (another process mid-request): still refused.
-        try app.context.database.pool.write { db in
+        try app.database.pool.write { db in
             try db.execute(sql: "UPDATE users SET disabled = 1 WHERE id = ?", arguments: [user.id])
         }
         #expect(app.send("GET", "/api/auth/me", token: token).status == 403)
@@ -171,7 +173,7 @@ import Testing
         let app = try TestApp()
         try app.addUser("admin@example.edu")
         let token = try app.login("admin@example.edu")
-        let stored = try app.context.database.pool.read { db in try String.fetchAll(db, sql: "SELECT token_hash FROM sessions") }
+        let stored = try app.database.pool.read { db in try String.fetchAll(db, sql: "SELECT token_hash FROM sessions") }
         #expect(stored == [Tokens.sha256Hex(token)])
     }
 }

@@ -1,4 +1,6 @@
 import EdmoCore
+import EdmoStore
+import EdmoSQLite
 import EdmoAPI
 import GRDB
 import Foundation
@@ -236,7 +238,7 @@ struct ChatSetup {
         let response = s.chat("When is the application deadline?")
         #expect(response.status == 502)
         #expect(response.error == "The assistant's language model did not answer; your message was saved. Try again later.")
-        let chats = try s.r.app.context.database.pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM conversations") }
+        let chats = try s.r.app.database.pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM conversations") }
         let messages = try s.r.app.context.chats.messages(conversationId: try #require(chats.first))
         #expect(messages.contains { $0.role == .user && $0.content == "When is the application deadline?" })
         #expect(messages.last?.role == .error)

@@ -1,4 +1,6 @@
 import EdmoCore
+import EdmoStore
+import EdmoSQLite
 @testable import EdmoAPI
 import Foundation
 import GRDB
@@ -10,7 +12,7 @@ import Testing
 
 /// The id of the only conversation in a test database (a failed chat turn answers no chatId).
 private func onlyConversationId(_ app: TestApp) throws -> String {
-    try #require(try app.context.database.pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM conversations") }.first)
+    try #require(try app.database.pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM conversations") }.first)
 }
 
 @Suite struct UpstreamErrorTextTests {
@@ -41,7 +43,7 @@ private func onlyConversationId(_ app: TestApp) throws -> String {
         let server = try OneShotServer(response: OneShotServer.http(
             "400 Bad Request", #"{"message":"\#(Self.marker): assistant asst-internal-9 has no credits","statusCode":400}"#))
         let s = try ChatSetup()
-        try s.r.app.context.database.pool.write { db in
+        try s.r.app.database.pool.write { db in
             try db.execute(sql: "UPDATE assistants SET provider_id = 'remote-1' WHERE id = ?", arguments: [s.assistant])
         }
         // The same database, served as a vapi deployment whose platform is the fake server.
@@ -52,7 +54,7 @@ private func onlyConversationId(_ app: TestApp) throws -> String {
         config.allowPrivateURLs = true
         let sink = LogSink()
         let vapi = AppContext(
-            config: config, database: s.r.app.context.database, clock: s.r.app.clock.clock, ids: CountingIDs().generator,
+            config: config, stores: s.r.app.database.stores, clock: s.r.app.clock.clock, ids: CountingIDs().generator,
             passwords: .fastForTests(), log: Logger { sink.append($0) })
         let body = #"{"assistantId":"\#(s.assistant)","message":"When is the application deadline?"}"#
         let response = Router().handle(
@@ -323,7 +325,7 @@ private func onlyConversationId(_ app: TestApp) throws -> String {
         config = try Config.fromEnvironment(base.merging(["EDMO_OUTBOUND_CONCURRENCY": "3", "EDMO_HASH_WAIT_SECONDS": "5"]) { $1 })
         #expect(config.outboundLimit == 3)
         #expect(config.hashWaitSeconds == 5)
-        let context = AppContext(config: config, database: try EdmoDatabase(path: makeTempDirectory() + "/x.sqlite"), log: .silent)
+        let context = AppContext(config: config, stores: try EdmoDatabase(path: makeTempDirectory() + "/x.sqlite").stores, log: .silent)
         #expect(context.outbound.limit == 3)
         for (name, bad) in [("EDMO_OUTBOUND_CONCURRENCY", "0"), ("EDMO_OUTBOUND_CONCURRENCY", "lots"), ("EDMO_HASH_WAIT_SECONDS", "-1"), ("EDMO_HASH_WAIT_SECONDS", "61")] {
             #expect(throws: ConfigError.self, "\(name)=\(bad)") { try Config.fromEnvironment(base.merging([name: bad]) { $1 }) }

@@ -1,4 +1,6 @@
 import EdmoCore
+import EdmoStore
+import EdmoSQLite
 import EdmoAPI
 import Foundation
 import GRDB
@@ -84,8 +86,8 @@ import Testing
     @Test func aFullDiskIs507AndWritesRecoverOnceSpaceIsFreed() throws {
         let r = try Roles()
         // SQLite's page cap stands in for the disk: past it, SQLite fails exactly as on a full disk.
-        let pages = try r.app.context.database.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count")! }
-        try r.app.context.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages)") }
+        let pages = try r.app.database.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count")! }
+        try r.app.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages)") }
         var full: Response?
         for _ in 0..<50 {
             let response = r.app.send("POST", "/api/assistants", json: assistantBody, token: r.editor)
@@ -98,7 +100,7 @@ import Testing
         #expect(r.app.logLines.all.filter { $0.contains("storage is full") }.count == 1)
         _ = r.app.send("POST", "/api/assistants", json: assistantBody, token: r.editor)
         #expect(r.app.logLines.all.filter { $0.contains("storage is full") }.count == 1)  // logged once
-        try r.app.context.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try r.app.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
         #expect(r.app.send("POST", "/api/assistants", json: assistantBody, token: r.editor).status == 201)
     }
 }
@@ -110,16 +112,16 @@ import Testing
         for email in [huge, "not-an-email", "a@b@c"] {
             #expect(app.send("POST", "/api/auth/login", json: #"{"email":"\#(email)","password":"wrong-password"}"#).status == 400)
         }
-        let rows = try app.context.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM login_failures")! }
+        let rows = try app.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM login_failures")! }
         #expect(rows == 0)
         // Counters are keyed on hashes: no email or address is stored.
         _ = app.send("POST", "/api/auth/login", json: #"{"email":"who@example.edu","password":"wrong-password"}"#)
-        let keys = try app.context.database.pool.read { db in try String.fetchAll(db, sql: "SELECT key FROM login_failures") }
+        let keys = try app.database.pool.read { db in try String.fetchAll(db, sql: "SELECT key FROM login_failures") }
         #expect(!keys.isEmpty && keys.allSatisfy { $0.count == 64 && !$0.contains("who") })
         // Expired counters are purged by the next failure.
         app.clock.advance(3600)
         _ = app.send("POST", "/api/auth/login", json: #"{"email":"else@example.edu","password":"wrong-password"}"#, address: "10.9.9.9")
-        let left = try app.context.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM login_failures")! }
+        let left = try app.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM login_failures")! }
         #expect(left == 3)  // the new pair, address and account; the old ones are gone
     }
 

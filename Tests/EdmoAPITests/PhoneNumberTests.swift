@@ -1,4 +1,6 @@
 import EdmoCore
+import EdmoStore
+import EdmoSQLite
 import EdmoAPI
 import Foundation
 import GRDB
@@ -43,7 +45,7 @@ import Testing
                 #expect(!response.bodyString.contains(secret))
             }
         }
-        let stored = try r.app.context.database.pool.read { db in try Data.fetchAll(db, sql: "SELECT credentials FROM phone_numbers") }
+        let stored = try r.app.database.pool.read { db in try Data.fetchAll(db, sql: "SELECT credentials FROM phone_numbers") }
         #expect(stored.count == 2)
         for blob in stored {
             #expect(!String(decoding: blob, as: UTF8.self).contains("tw-auth-token"))

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 @testable import EdmoAPI
 import Foundation
 import Testing

@@ -1,4 +1,6 @@
 import EdmoCore
+import EdmoStore
+import EdmoSQLite
 import EdmoAPI
 import Foundation
 import GRDB
@@ -57,7 +59,7 @@ import Testing
         let editor = try app.addUser("e@example.edu", role: .editor)
         _ = try app.login("e@example.edu")
         try app.context.accounts.deleteUser(orgId: editor.orgId, id: editor.id, version: nil)
-        let count = try app.context.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sessions") }
+        let count = try app.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sessions") }
         #expect(count == 0)
     }
 }

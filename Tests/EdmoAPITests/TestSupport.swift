@@ -1,4 +1,6 @@
 import EdmoCore
+import EdmoStore
+import EdmoSQLite
 import EdmoAPI
 import Foundation
 import Synchronization
@@ -38,6 +40,7 @@ struct TestApp {
     let directory: String
     let clock: TestClock
     let context: AppContext
+    let database: EdmoDatabase
     let router = Router()
     let logLines: LogSink
 
@@ -46,12 +49,12 @@ struct TestApp {
         clock = TestClock(t0)
         var config = Config(databasePath: directory + "/edmo.sqlite", secretKey: Array(repeating: 7, count: 32))
         configure(&config)
-        let database = try EdmoDatabase(path: config.databasePath)
+        database = try EdmoDatabase(path: config.databasePath)
         try database.migrate(try Migration.load(from: migrationsPath))
         let sink = LogSink()
         logLines = sink
         context = AppContext(
-            config: config, database: database, clock: clock.clock, ids: CountingIDs().generator,
+            config: config, stores: database.stores, clock: clock.clock, ids: CountingIDs().generator,
             passwords: passwords, log: Logger { line in sink.append(line) })
     }
 

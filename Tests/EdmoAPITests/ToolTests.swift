@@ -1,4 +1,6 @@
 import EdmoCore
+import EdmoStore
+import EdmoSQLite
 import EdmoAPI
 import Foundation
 import GRDB
@@ -37,7 +39,7 @@ import Testing
             #expect(!response.bodyString.contains("s3cret-value"))
             #expect(!response.bodyString.contains("\"secret\""))
         }
-        let raw = try r.app.context.database.pool.read { db in
+        let raw = try r.app.database.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT t.body, s.sealed FROM tools t JOIN tool_secrets s ON s.tool_id = t.id")
         }
         #expect(raw.count == 1)

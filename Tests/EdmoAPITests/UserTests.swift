@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import EdmoAPI
 import Foundation
 import Testing

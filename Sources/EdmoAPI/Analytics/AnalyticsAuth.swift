@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// The `X-API-Key` of reporting tools: the deployment's `ANALYTICS_API_KEY` (all organisations; compared in

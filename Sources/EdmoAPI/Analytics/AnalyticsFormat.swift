@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// How analytics numbers and times are written (README "Analytics formulas").

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// `edmo import-calls --since DATE`: pages through the platform's `GET /call` oldest first and ingests

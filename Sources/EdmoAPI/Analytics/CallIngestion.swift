@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// Turns a Vapi-style `end-of-call-report` (or a call object from the platform's call list) into a

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// What an ended conversation is given: summary, success, sentiment, resolution. From the assistant's

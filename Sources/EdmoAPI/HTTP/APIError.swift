@@ -1,5 +1,7 @@
 import EdmoCore
+import EdmoStore
 import Foundation
+import Synchronization
 
 /// Every failure a client may see. `ErrorResponder` is the one place that turns it into a response.
 public struct APIError: Error, Equatable, Sendable {
@@ -28,16 +30,16 @@ struct ErrorBody: Encodable { let error: String }
 public enum ErrorResponder {
     /// Maps any thrown error to the `{"error": "..."}` envelope. Unknown errors are 500s: logged in full,
     /// answered with a generic message.
-    public static func response(for error: Error, request: Request, log: Logger, database: EdmoDatabase? = nil) -> Response {
+    public static func response(for error: Error, request: Request, log: Logger, storageAlarm: StorageAlarm? = nil) -> Response {
         let apiError: APIError
         if let known = error as? APIError {
             apiError = known
         } else if let invalid = error as? ValidationFailure {
             apiError = .badRequest(invalid.message)
-        } else if EdmoDatabase.isStorageFull(error) {
+        } else if case StoreError.storageFull? = error as? StoreError {
             // Logged once a minute, not per request: a full disk fails every write until space is freed.
-            if database?.shouldReportStorageFull() ?? true {
-                log.error("storage is full: writes fail with 507 until space is freed (\(error))")
+            if storageAlarm?.shouldReport() ?? true {
+                log.error("storage is full: writes fail with 507 until space is freed")
             }
             apiError = APIError(507, "Storage is full; nothing was saved. Try again once the operator has freed space.")
         } else if case StoreError.stale? = error as? StoreError {
@@ -67,5 +69,20 @@ public enum ErrorResponder {
             ?? Response(status: 500)
         for (name, value) in apiError.headers.sorted(by: { $0.key < $1.key }) { response.addHeader(name, value) }
         return response
+    }
+}
+
+/// "Storage is full" goes to the log once a minute, not once per failing request.
+public final class StorageAlarm: Sendable {
+    private let lastReport = Mutex<Date?>(nil)
+
+    public init() {}
+
+    func shouldReport(now: Date = Date()) -> Bool {
+        lastReport.withLock { last in
+            if let last, now.timeIntervalSince(last) < 60 { return false }
+            last = now
+            return true
+        }
     }
 }

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// One HTTP request as the FastCGI (or CGI) layer hands it over: CGI params already decoded.

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// Optimistic concurrency for clients: a single resource's `ETag` is its version, and `If-Match` on

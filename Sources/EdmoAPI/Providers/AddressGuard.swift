@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// Keeps outbound requests off this host and its private networks (SSRF): loopback, link-local (cloud

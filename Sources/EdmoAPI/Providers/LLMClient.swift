@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// A failure of the language model API; always a 502 for the client, with the reason in the log.

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// Keeps the local copy in step with the voice platform (`EDMO_PROVIDER=vapi`).

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// A failure talking to the voice platform. `ErrorResponder` maps it: `rejected` (the platform's 4xx) is

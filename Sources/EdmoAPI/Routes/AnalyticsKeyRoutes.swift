@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// /api/analytics-keys (addition): ADMINs make API keys that read their own organisation's analytics.

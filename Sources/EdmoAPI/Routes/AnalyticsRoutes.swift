@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// GET /api/analytics and GET /api/analytics/{conversationId}, for reporting tools with an API key.

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// /api/assistants: the seed's Assistants operations. `{id}` is the local id or the platform's id.

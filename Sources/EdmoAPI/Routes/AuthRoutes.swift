@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// POST /api/auth/login, GET /api/auth/me, POST /api/auth/logout.

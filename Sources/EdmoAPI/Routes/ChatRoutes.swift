@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// POST /api/chat (the seed's), plus GET /api/chat/{chatId} and POST /api/chat/{chatId}/end (additions).

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// What differs between assistants and tools; the shared flow is in `DocumentRoutes`.

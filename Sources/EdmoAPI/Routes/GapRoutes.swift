@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// Knowledge gaps (addition): questions assistants could not answer. GET /api/knowledge-gaps and

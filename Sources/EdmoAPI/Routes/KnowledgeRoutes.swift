@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// An assistant's knowledge base (addition): /api/assistants/{id}/knowledge[/{entryId}], and a bulk import.

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// /api/phone-numbers: list and create as the seed says, plus get, rename/attach/detach, and release.

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// /api/tools: the seed's Tools operations. The `provider` label is stored locally only; a function tool's

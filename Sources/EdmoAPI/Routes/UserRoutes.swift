@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// /api/users: ADMINs manage the users of their own organisation (addition to the seed).

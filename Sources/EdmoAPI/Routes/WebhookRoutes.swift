@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// POST /api/webhooks/provider (addition): the voice platform's server messages. An `end-of-call-report`

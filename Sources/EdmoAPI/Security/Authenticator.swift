@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// Who is calling: the user behind the `auth-token` cookie.

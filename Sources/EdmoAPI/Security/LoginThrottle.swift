@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 
 /// Failed logins are counted in the database (every process and host sees the same counters), keyed on

@@ -1,10 +1,10 @@
+import EdmoStore
 import EdmoCore
 import Foundation
 import GRDB
 
 public struct SQLiteChatStore: ChatStore {
     let database: EdmoDatabase
-    var pool: DatabasePool { database.pool }
 
     public init(database: EdmoDatabase) { self.database = database }
 
@@ -61,13 +61,13 @@ public struct SQLiteChatStore: ChatStore {
     }
 
     public func insertKnowledge(_ entries: [KnowledgeEntry]) throws {
-        try pool.write { db in
+        try database.write { db in
             for entry in entries { try Self.insert(db, entry) }
         }
     }
 
     public func updateKnowledge(_ e: KnowledgeEntry) throws -> Int {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: """
                     UPDATE knowledge_entries SET title = ?, content = ?, questions = ?, updated_at = ?,
@@ -85,7 +85,7 @@ public struct SQLiteChatStore: ChatStore {
     }
 
     public func deleteKnowledge(orgId: String, assistantId: String, id: String, version: Int?) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: "DELETE FROM knowledge_entries WHERE id = ? AND org_id = ? AND assistant_id = ? AND (? IS NULL OR version = ?)",
                 arguments: [id, orgId, assistantId, version, version])
@@ -137,7 +137,7 @@ public struct SQLiteChatStore: ChatStore {
     static let gapColumns = "id, org_id, assistant_id, question, occurrences, priority, status, resolved_entry_id, created_at, updated_at"
 
     public func recordGap(orgId: String, assistantId: String, question: String, normalized: String, newId: String, now: Date) throws -> KnowledgeGap {
-        try pool.write { db in
+        try database.write { db in
             let stamp = Timestamp.format(now)
             try db.execute(
                 sql: """
@@ -183,7 +183,7 @@ public struct SQLiteChatStore: ChatStore {
     }
 
     public func resolveGap(orgId: String, id: String, entry: KnowledgeEntry, now: Date) throws -> KnowledgeGap {
-        try pool.write { db in
+        try database.write { db in
             guard var gap = try Row.fetchOne(
                 db, sql: "SELECT \(Self.gapColumns) FROM knowledge_gaps WHERE org_id = ? AND id = ?", arguments: [orgId, id]
             ).map(Self.gap) else { throw StoreError.notFound("Knowledge gap") }
@@ -266,7 +266,7 @@ public struct SQLiteChatStore: ChatStore {
     }
 
     public func startConversation(_ c: ConversationRecord, messages: [ConversationMessage]) throws {
-        try pool.write { db in
+        try database.write { db in
             try Self.insertConversation(db, c)
             try Self.append(db, c.id, messages)
         }
@@ -276,7 +276,7 @@ public struct SQLiteChatStore: ChatStore {
         conversationId: String, _ messages: [ConversationMessage], now: Date, cost: Double?, unanswered: Int,
         providerChatId: String?
     ) throws {
-        try pool.write { db in
+        try database.write { db in
             let stamp = Timestamp.format(now)
             // A new turn reopens an ended chat: it leaves the analytics until it ends again.
             if let current = try Row.fetchOne(
@@ -298,7 +298,7 @@ public struct SQLiteChatStore: ChatStore {
     }
 
     public func endConversation(id: String, outcome: ConversationOutcome, now: Date) throws {
-        try pool.write { db in
+        try database.write { db in
             guard let c = try Row.fetchOne(
                 db, sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?", arguments: [id]
             ).map(Self.conversation) else { throw StoreError.notFound("Conversation") }

@@ -1,10 +1,10 @@
+import EdmoStore
 import EdmoCore
 import Foundation
 import GRDB
 
 public struct SQLiteAccountStore: AccountStore {
     let database: EdmoDatabase
-    var pool: DatabasePool { database.pool }
 
     public init(database: EdmoDatabase) { self.database = database }
 
@@ -18,7 +18,7 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func ensureOrganization(name: String, id: String, now: Date) throws -> Organization {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING",
                 arguments: [id, name, Timestamp.format(now)])
@@ -76,7 +76,7 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func insertUser(_ user: UserRecord) throws {
-        try pool.write { db in
+        try database.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE email = ?", arguments: [user.email]) == true {
                 throw StoreError.conflict("A user with this email already exists")
             }
@@ -90,7 +90,7 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func updateUser(orgId: String, id: String, change: UserChange, now: Date) throws -> UserRecord {
-        try pool.write { db in
+        try database.write { db in
             guard var user = try Self.fetchUser(db, orgId: orgId, id: id) else { throw StoreError.notFound("User") }
             if let expected = change.expectedVersion, expected != user.version { throw StoreError.stale }
             let wasActiveAdmin = user.role == .admin && !user.disabled
@@ -120,7 +120,7 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func deleteUser(orgId: String, id: String, version: Int?) throws {
-        try pool.write { db in
+        try database.write { db in
             guard let user = try Self.fetchUser(db, orgId: orgId, id: id) else { throw StoreError.notFound("User") }
             if let version, version != user.version { throw StoreError.stale }
             if user.role == .admin && !user.disabled {
@@ -142,7 +142,7 @@ public struct SQLiteAccountStore: AccountStore {
     // MARK: sessions
 
     public func createSession(tokenHash: String, userId: String, orgId: String, now: Date, expiresAt: Date) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO sessions (token_hash, user_id, org_id, created_at, last_seen_at, expires_at)
@@ -182,7 +182,7 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func touchSession(tokenHash: String, now: Date) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
                 arguments: [Timestamp.format(now), tokenHash])
@@ -190,13 +190,13 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func deleteSession(tokenHash: String) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [tokenHash])
         }
     }
 
     public func deleteSessions(expiredBefore expiry: Date, idleSince: Date) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?",
                 arguments: [Timestamp.format(expiry), Timestamp.format(idleSince)])
@@ -220,7 +220,7 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func recordLoginFailures(_ counters: [LoginCounter], now: Date, window: TimeInterval) throws {
-        try pool.write { db in
+        try database.write { db in
             for counter in counters {
                 var failures = 1
                 var windowStart = now
@@ -252,7 +252,7 @@ public struct SQLiteAccountStore: AccountStore {
     static let knownAddressDays: TimeInterval = 365
 
     public func recordLoginSuccess(clearing keys: [String], knownAddress: String, now: Date) throws {
-        try pool.write { db in
+        try database.write { db in
             for key in keys { try db.execute(sql: "DELETE FROM login_failures WHERE key = ?", arguments: [key]) }
             try db.execute(
                 sql: """

@@ -5,7 +5,6 @@ import Foundation
 public enum DocumentKind: String, Sendable {
     case assistant, tool
 
-    var table: String { self == .assistant ? "assistants" : "tools" }
     public var label: String { self == .assistant ? "Assistant" : "Tool" }
 }
 
@@ -20,6 +19,19 @@ public struct DocumentRecord: Sendable, Equatable {
     /// Raised by every update; an update names the version it read and fails (`StoreError.stale`) when
     /// another writer got there first. The API shows it as the ETag.
     public var version: Int = 1
+
+    public init(
+        id: String, orgId: String, providerId: String? = nil, body: String, createdAt: String, updatedAt: String,
+        version: Int = 1
+    ) {
+        self.id = id
+        self.orgId = orgId
+        self.providerId = providerId
+        self.body = body
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.version = version
+    }
 }
 
 public struct PhoneNumberRecord: Sendable, Equatable {
@@ -36,6 +48,25 @@ public struct PhoneNumberRecord: Sendable, Equatable {
     public var version: Int = 1
     /// Consecutive platform syncs that did not list the number (see `ProviderSync`).
     public var missingSyncs: Int = 0
+
+    public init(
+        id: String, orgId: String, provider: String, number: String, name: String? = nil,
+        assistantId: String? = nil, providerId: String? = nil, credentials: [UInt8]? = nil, createdAt: String,
+        updatedAt: String, version: Int = 1, missingSyncs: Int = 0
+    ) {
+        self.id = id
+        self.orgId = orgId
+        self.provider = provider
+        self.number = number
+        self.name = name
+        self.assistantId = assistantId
+        self.providerId = providerId
+        self.credentials = credentials
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.version = version
+        self.missingSyncs = missingSyncs
+    }
 }
 
 public enum OwnedKind: String, Sendable {
@@ -57,6 +88,18 @@ public struct ProviderOperation: Sendable, Equatable {
     public var localId: String
     public var owner: String
     public var startedAt: String
+
+    public init(
+        id: String, orgId: String, kind: Kind, action: Action, localId: String, owner: String, startedAt: String
+    ) {
+        self.id = id
+        self.orgId = orgId
+        self.kind = kind
+        self.action = action
+        self.localId = localId
+        self.owner = owner
+        self.startedAt = startedAt
+    }
 }
 
 /// Assistants, tools, phone numbers and in-flight provider operations. Every read and write is scoped by

@@ -1,10 +1,10 @@
+import EdmoStore
 import EdmoCore
 import Foundation
 import GRDB
 
 public struct SQLiteResourceStore: ResourceStore {
     let database: EdmoDatabase
-    var pool: DatabasePool { database.pool }
 
     public init(database: EdmoDatabase) { self.database = database }
 
@@ -39,7 +39,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func insertDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: [UInt8]?, completing operation: String?) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: "INSERT INTO \(kind.table) (id, org_id, provider_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [record.id, record.orgId, record.providerId, record.body, record.createdAt, record.updatedAt])
@@ -51,7 +51,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func updateDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?) throws -> Int {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: """
                     UPDATE \(kind.table) SET body = ?, provider_id = ?, updated_at = ?, version = version + 1
@@ -73,7 +73,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func deleteDocument(_ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: "DELETE FROM \(kind.table) WHERE id = ? AND org_id = ? AND (? IS NULL OR version = ?)",
                 arguments: [id, orgId, version, version])
@@ -144,7 +144,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func insertPhoneNumber(_ r: PhoneNumberRecord, completing operation: String?) throws {
-        try pool.write { db in
+        try database.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM phone_numbers WHERE number = ?", arguments: [r.number]) == true {
                 throw StoreError.conflict("The number \(r.number) is already registered")
             }
@@ -159,7 +159,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func updatePhoneNumber(_ r: PhoneNumberRecord, completing operation: String?) throws -> Int {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: """
                     UPDATE phone_numbers SET number = ?, name = ?, assistant_id = ?, provider_id = ?, updated_at = ?,
@@ -174,7 +174,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func deletePhoneNumber(orgId: String, id: String, version: Int?, completing operation: String?) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: "DELETE FROM phone_numbers WHERE id = ? AND org_id = ? AND (? IS NULL OR version = ?)",
                 arguments: [id, orgId, version, version])
@@ -184,13 +184,13 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func setPhoneNumberMissingSyncs(id: String, _ count: Int) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(sql: "UPDATE phone_numbers SET missing_syncs = ? WHERE id = ?", arguments: [count, id])
         }
     }
 
     public func claimJob(_ name: String, every interval: TimeInterval, now: Date) throws -> Bool {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO job_claims (name, claimed_at) VALUES (?, ?)
@@ -217,7 +217,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func beginOperation(_ op: ProviderOperation) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO provider_operations (id, org_id, kind, action, local_id, owner, started_at)
@@ -228,7 +228,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func endOperation(id: String) throws {
-        try pool.write { db in try Self.complete(db, id) }
+        try database.write { db in try Self.complete(db, id) }
     }
 
     public func pendingOperations() throws -> [ProviderOperation] {
@@ -253,4 +253,9 @@ public struct SQLiteResourceStore: ResourceStore {
             return ids.count == 1 ? ids[0] : nil
         }
     }
+}
+
+extension DocumentKind {
+    /// The SQL table of the kind (table names come from here, never from input).
+    var table: String { self == .assistant ? "assistants" : "tools" }
 }

@@ -4,6 +4,13 @@ import Foundation
 public struct Organization: Sendable, Equatable {
     public var id: String
     public var name: String
+
+    public init(
+        id: String, name: String
+    ) {
+        self.id = id
+        self.name = name
+    }
 }
 
 public struct UserRecord: Sendable, Equatable {
@@ -18,6 +25,22 @@ public struct UserRecord: Sendable, Equatable {
     public var updatedAt: String
     /// See `DocumentRecord.version`.
     public var version: Int = 1
+
+    public init(
+        id: String, orgId: String, email: String, name: String? = nil, role: Role, disabled: Bool,
+        passwordHash: String, createdAt: String, updatedAt: String, version: Int = 1
+    ) {
+        self.id = id
+        self.orgId = orgId
+        self.email = email
+        self.name = name
+        self.role = role
+        self.disabled = disabled
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.version = version
+    }
 }
 
 /// A change to a user; nil (or `.absent`) leaves a field as it is.
@@ -41,6 +64,18 @@ public struct SessionRecord: Sendable {
     /// nil when the user row is gone. Read on every request, so without the password hash and dates.
     public var user: UserRecord?
     public var organizationName: String?
+
+    public init(
+        tokenHash: String, orgId: String, lastSeenAt: Date, expiresAt: Date, user: UserRecord? = nil,
+        organizationName: String? = nil
+    ) {
+        self.tokenHash = tokenHash
+        self.orgId = orgId
+        self.lastSeenAt = lastSeenAt
+        self.expiresAt = expiresAt
+        self.user = user
+        self.organizationName = organizationName
+    }
 }
 
 /// Organisations, users, sessions and login throttling. An interface so that another backend

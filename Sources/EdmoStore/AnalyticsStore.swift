@@ -41,6 +41,17 @@ public struct AnalyticsKey: Sendable, Equatable {
     public var prefix: String
     public var createdAt: String
     public var revokedAt: String?
+
+    public init(
+        id: String, orgId: String, name: String? = nil, prefix: String, createdAt: String, revokedAt: String? = nil
+    ) {
+        self.id = id
+        self.orgId = orgId
+        self.name = name
+        self.prefix = prefix
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
 }
 
 /// Analytics reads, per-org API keys, and provider call ingestion.

@@ -13,12 +13,36 @@ public struct KnowledgeGap: Sendable, Equatable {
     public var resolvedEntryId: String?
     public var createdAt: String
     public var updatedAt: String
+
+    public init(
+        id: String, orgId: String, assistantId: String, question: String, occurrences: Int, priority: String,
+        status: String, resolvedEntryId: String? = nil, createdAt: String, updatedAt: String
+    ) {
+        self.id = id
+        self.orgId = orgId
+        self.assistantId = assistantId
+        self.question = question
+        self.occurrences = occurrences
+        self.priority = priority
+        self.status = status
+        self.resolvedEntryId = resolvedEntryId
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 public struct GapFilter: Sendable {
     public var assistantId: String?
     public var status: String?
     public var priority: String?
+
+    public init(
+        assistantId: String? = nil, status: String? = nil, priority: String? = nil
+    ) {
+        self.assistantId = assistantId
+        self.status = status
+        self.priority = priority
+    }
 }
 
 public struct ConversationRecord: Sendable, Equatable {
@@ -55,6 +79,43 @@ public struct ConversationRecord: Sendable, Equatable {
     public var day: String { String(createdAt.prefix(10)) }
     /// Counted in analytics: ended and analysed.
     public var isCounted: Bool { status == "ended" && sentiment != nil && resolution != nil }
+
+    public init(
+        id: String, orgId: String, assistantId: String? = nil, phoneNumberId: String? = nil, channel: String,
+        type: String, status: String, endedReason: String? = nil, startedAt: String, endedAt: String? = nil,
+        lastActivityAt: String, durationSeconds: Int, sentiment: String? = nil, resolution: String? = nil,
+        summary: String? = nil, successEvaluation: String? = nil, transcript: String? = nil,
+        recordingUrl: String? = nil, stereoRecordingUrl: String? = nil, customerNumber: String? = nil,
+        cost: Double? = nil, providerChatId: String? = nil, unanswered: Int, createdAt: String, updatedAt: String,
+        reportedAt: String? = nil
+    ) {
+        self.id = id
+        self.orgId = orgId
+        self.assistantId = assistantId
+        self.phoneNumberId = phoneNumberId
+        self.channel = channel
+        self.type = type
+        self.status = status
+        self.endedReason = endedReason
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.lastActivityAt = lastActivityAt
+        self.durationSeconds = durationSeconds
+        self.sentiment = sentiment
+        self.resolution = resolution
+        self.summary = summary
+        self.successEvaluation = successEvaluation
+        self.transcript = transcript
+        self.recordingUrl = recordingUrl
+        self.stereoRecordingUrl = stereoRecordingUrl
+        self.customerNumber = customerNumber
+        self.cost = cost
+        self.providerChatId = providerChatId
+        self.unanswered = unanswered
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.reportedAt = reportedAt
+    }
 }
 
 public struct ConversationMessage: Sendable, Equatable {
@@ -62,6 +123,14 @@ public struct ConversationMessage: Sendable, Equatable {
     public var role: Role
     public var content: String
     public var createdAt: String
+
+    public init(
+        role: Role, content: String, createdAt: String
+    ) {
+        self.role = role
+        self.content = content
+        self.createdAt = createdAt
+    }
 }
 
 /// What an ended conversation is given by `ConversationAnalysis`.
@@ -71,6 +140,16 @@ public struct ConversationOutcome: Sendable, Equatable {
     public var sentiment: String
     public var resolution: String
     public var endedReason: String
+
+    public init(
+        summary: String, successEvaluation: String, sentiment: String, resolution: String, endedReason: String
+    ) {
+        self.summary = summary
+        self.successEvaluation = successEvaluation
+        self.sentiment = sentiment
+        self.resolution = resolution
+        self.endedReason = endedReason
+    }
 }
 
 /// Knowledge bases, knowledge gaps and conversations. Scoped by organisation (and assistant).

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoStore
 import Foundation
 import GRDB
 import Synchronization
@@ -12,8 +13,6 @@ public final class EdmoDatabase: Sendable {
     private let readers: ThreadLocalReaders
     /// Shares commits between concurrent writers that opt in (webhook reports).
     let groupCommit: GroupCommit
-    /// When "storage is full" was last logged (see `shouldReportStorageFull`).
-    private let storageFullReported = Mutex<Date?>(nil)
 
     public init(path: String) throws {
         var config = Configuration()
@@ -32,20 +31,20 @@ public final class EdmoDatabase: Sendable {
     /// pool's readers measured at a fifth of the throughput under 64 concurrent clients on 2 cores.
     /// One statement is one snapshot (autocommit); several statements are not isolated from writers.
     public func read<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
-        try readers.connection(path: path).inDatabase(body)
+        try Self.translatingFull { try readers.connection(path: path).inDatabase(body) }
     }
 
-    /// SQLite could not grow the database or its WAL: the disk (or an operator's size limit) is full.
-    public static func isStorageFull(_ error: Error) -> Bool {
-        (error as? DatabaseError)?.resultCode == .SQLITE_FULL
+    /// A write transaction on the pool's one writer. SQLite's "database or disk is full" becomes
+    /// `StoreError.storageFull`, so the API can tell a full disk from a bug.
+    public func write<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
+        try Self.translatingFull { try pool.write(body) }
     }
 
-    /// True at most once a minute, so a full disk is logged once rather than by every failing request.
-    func shouldReportStorageFull(now: Date = Date()) -> Bool {
-        storageFullReported.withLock { last in
-            if let last, now.timeIntervalSince(last) < 60 { return false }
-            last = now
-            return true
+    static func translatingFull<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw StoreError.storageFull
         }
     }
 
@@ -135,17 +134,12 @@ public struct Migration: Sendable, Equatable {
     }
 }
 
-public enum StoreError: Error, Equatable, CustomStringConvertible {
-    case conflict(String)
-    case notFound(String)
-    case schemaTooNew(String)
-    /// A conditional update lost to another writer: read the row again and redo the change.
-    case stale
 
-    public var description: String {
-        switch self {
-        case .conflict(let m), .notFound(let m), .schemaTooNew(let m): m
-        case .stale: "the row was changed by another writer"
-        }
+extension EdmoDatabase {
+    /// Every store, on this database.
+    public var stores: Stores {
+        Stores(
+            accounts: SQLiteAccountStore(database: self), resources: SQLiteResourceStore(database: self),
+            chats: SQLiteChatStore(database: self), analytics: SQLiteAnalyticsStore(database: self))
     }
 }

@@ -1,3 +1,4 @@
+import EdmoStore
 import EdmoCore
 import Foundation
 import GRDB
@@ -31,7 +32,6 @@ enum AnalyticsRollup {
 
 public struct SQLiteAnalyticsStore: AnalyticsStore {
     let database: EdmoDatabase
-    var pool: DatabasePool { database.pool }
 
     public init(database: EdmoDatabase) { self.database = database }
 
@@ -128,7 +128,7 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     }
 
     public func rebuildAggregates() throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(sql: "DELETE FROM analytics_daily")
             let none = AnalyticsRollup.none
             // The four groupings of AnalyticsRollup.apply, each in one statement.
@@ -154,7 +154,7 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     }
 
     public func createKey(_ key: AnalyticsKey, hash: String) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: "INSERT INTO analytics_keys (id, org_id, name, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [key.id, key.orgId, key.name, hash, key.prefix, key.createdAt])
@@ -174,7 +174,7 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     }
 
     public func revokeKey(orgId: String, id: String, now: Date) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: "UPDATE analytics_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND org_id = ?",
                 arguments: [Timestamp.format(now), id, orgId])
@@ -185,7 +185,7 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     // MARK: provider calls
 
     public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage]) throws -> Bool {
-        try database.groupCommit.write { db in
+        try EdmoDatabase.translatingFull { try database.groupCommit.write { db in
             if let existing = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(SQLiteChatStore.conversationColumns) FROM conversations WHERE id = ?"),
                 arguments: [record.id]
@@ -198,7 +198,7 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
             try SQLiteChatStore.insertConversation(db, record)
             try SQLiteChatStore.append(db, record.id, messages)
             return true
-        }
+        } }
     }
 
     public func importCursor(_ name: String) throws -> String? {
@@ -206,7 +206,7 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     }
 
     public func setImportCursor(_ name: String, _ cursor: String) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: "INSERT INTO import_state (name, cursor) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET cursor = excluded.cursor",
                 arguments: [name, cursor])

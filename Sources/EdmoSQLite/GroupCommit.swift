@@ -1,3 +1,4 @@
+import EdmoStore
 import EdmoCore
 import Foundation
 import GRDB
