@@ -24,18 +24,24 @@ let package = Package(
             name: "EdmoSQLite",
             dependencies: ["EdmoCore", "EdmoStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .target(name: "EdmoAPI", dependencies: ["EdmoCore", "EdmoStore", "CSodium", "CCurl"]),
+        // Outbound clients only (HTTP with the SSRF guard, the voice platform, language models): they never
+        // see a store or a route.
+        .target(name: "EdmoProviders", dependencies: ["EdmoCore", "CCurl"]),
+        .target(name: "EdmoAPI", dependencies: ["EdmoCore", "EdmoStore", "EdmoProviders", "CSodium"]),
         .target(name: "EdmoFastCGI", dependencies: ["CFastCGI", "EdmoAPI"]),
         .executableTarget(
             name: "edmo",
             dependencies: [
-                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoAPI", "EdmoFastCGI",
+                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoProviders", "EdmoAPI", "EdmoFastCGI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "EdmoAPITests",
-            dependencies: ["EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoAPI", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoProviders", "EdmoAPI",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "EdmoFastCGITests", dependencies: ["EdmoFastCGI", "EdmoAPI"]),
     ]

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoProviders
 import EdmoSQLite
 import EdmoStore
 import ArgumentParser

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoProviders
 import EdmoStore
 import Foundation
 
@@ -29,16 +30,5 @@ public enum CallImport {
             log("imported \(page.count) calls up to \(Timestamp.format(cursor))")
             if page.count < pageSize { return stored }
         }
-    }
-}
-
-extension VoicePlatform {
-    /// `GET /call?createdAtGt=...&limit=...` (a bare array).
-    func listCalls(createdAfter: String, limit: Int) throws -> [JSONValue] {
-        let query = "createdAtGt=\(createdAfter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? createdAfter)&limit=\(limit)"
-        guard case .array(let items) = try call("GET", "/call?\(query)", nil) else {
-            throw ProviderError.failed("the platform's call list is not a JSON array")
-        }
-        return items
     }
 }

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoProviders
 import EdmoStore
 import Foundation
 
@@ -33,7 +34,7 @@ enum ChatEngine {
             return try platformReply(turn, platform, providerId)
         }
         if let llm = context.llm(for: turn.config.model.provider) {
-            return try llm.reply(turn)
+            return try llmReply(llm, turn)
         }
         return builtIn(turn)
     }
@@ -80,6 +81,24 @@ enum ChatEngine {
         parts.append(
             "If the knowledge base and your instructions do not contain the answer, start your reply with \(unknownMarker) and say that you do not know yet.")
         return parts.joined(separator: "\n\n")
+    }
+
+    /// Asks a language model: the system prompt (instructions and knowledge), the history and the message.
+    static func llmReply(_ llm: LLMClient, _ turn: ChatTurn) throws -> EngineReply {
+        var messages = turn.history.compactMap { m -> LLMClient.Message? in
+            switch m.role {
+            case .user: LLMClient.Message(role: "user", content: m.content)
+            case .assistant: LLMClient.Message(role: "assistant", content: m.content)
+            case .error: nil
+            }
+        }
+        messages.append(LLMClient.Message(role: "user", content: turn.message))
+        let model = turn.config.model
+        let text = try llm.complete(
+            system: systemPrompt(turn), messages: messages, model: model.model,
+            temperature: model.temperature, maxTokens: model.maxTokens)
+        let (answer, unanswered) = interpret(text)
+        return EngineReply(text: answer, unanswered: unanswered)
     }
 
     /// Strips the gap marker from an LLM's text.

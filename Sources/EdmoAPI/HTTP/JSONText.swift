@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoProviders
 import EdmoStore
 /// Writes small JSON objects by hand, for the responses on every request's path (the current user);
 /// JSONEncoder costs more than the rest of such a request. Output matches JSONEncoder's `.sortedKeys`

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoProviders
 import EdmoStore
 import Foundation
 

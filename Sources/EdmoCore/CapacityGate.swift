@@ -1,5 +1,3 @@
-import EdmoCore
-import EdmoStore
 import Foundation
 import Synchronization
 

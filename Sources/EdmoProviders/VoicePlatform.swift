@@ -1,5 +1,4 @@
 import EdmoCore
-import EdmoStore
 import Foundation
 
 /// A failure talking to the voice platform. `ErrorResponder` maps it: `rejected` (the platform's 4xx) is
@@ -77,6 +76,15 @@ public struct VoicePlatform: Sendable {
             query = "limit=\(pageSize)&createdAtLe=\(oldest.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? oldest)"
         }
         return (items, false)
+    }
+
+    /// `GET /call?createdAtGt=...&limit=...` (a bare array), oldest first.
+    public func listCalls(createdAfter: String, limit: Int) throws -> [JSONValue] {
+        let query = "createdAtGt=\(createdAfter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? createdAfter)&limit=\(limit)"
+        guard case .array(let items) = try call("GET", "/call?\(query)", nil) else {
+            throw ProviderError.failed("the platform's call list is not a JSON array")
+        }
+        return items
     }
 
     /// The id a created object came back with.

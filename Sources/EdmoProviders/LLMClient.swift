@@ -1,5 +1,4 @@
 import EdmoCore
-import EdmoStore
 import Foundation
 
 /// A failure of the language model API; always a 502 for the client, with the reason in the log.
@@ -26,29 +25,19 @@ public struct LLMClient: Sendable {
         self.http = http
     }
 
-    struct Message {
-        var role: String  // "user" | "assistant"
-        var content: String
-    }
+    /// One message of the conversation so far.
+    public struct Message: Sendable, Equatable {
+        public var role: String  // "user" | "assistant"
+        public var content: String
 
-    func reply(_ turn: ChatTurn) throws -> EngineReply {
-        var messages = turn.history.compactMap { m -> Message? in
-            switch m.role {
-            case .user: Message(role: "user", content: m.content)
-            case .assistant: Message(role: "assistant", content: m.content)
-            case .error: nil
-            }
+        public init(role: String, content: String) {
+            self.role = role
+            self.content = content
         }
-        messages.append(Message(role: "user", content: turn.message))
-        let model = turn.config.model
-        let text = try complete(
-            system: ChatEngine.systemPrompt(turn), messages: messages, model: model.model,
-            temperature: model.temperature, maxTokens: model.maxTokens)
-        let (answer, unanswered) = ChatEngine.interpret(text)
-        return EngineReply(text: answer, unanswered: unanswered)
     }
 
-    func complete(system: String, messages: [Message], model: String, temperature: Double?, maxTokens: Int?) throws -> String {
+    /// The model's plain reply to `messages` under the `system` prompt.
+    public func complete(system: String, messages: [Message], model: String, temperature: Double?, maxTokens: Int?) throws -> String {
         switch kind {
         case .openai: return try openAI(system: system, messages: messages, model: model, temperature: temperature, maxTokens: maxTokens)
         case .anthropic: return try anthropic(system: system, messages: messages, model: model, temperature: temperature, maxTokens: maxTokens)

@@ -1,5 +1,4 @@
 import EdmoCore
-import EdmoStore
 import CCurl
 import Foundation
 

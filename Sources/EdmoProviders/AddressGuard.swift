@@ -1,5 +1,4 @@
 import EdmoCore
-import EdmoStore
 import Foundation
 
 /// Keeps outbound requests off this host and its private networks (SSRF): loopback, link-local (cloud
