@@ -27,22 +27,26 @@ let package = Package(
         // Outbound clients only (HTTP with the SSRF guard, the voice platform, language models): they never
         // see a store or a route.
         .target(name: "EdmoProviders", dependencies: ["EdmoCore", "CCurl"]),
-        .target(name: "EdmoAPI", dependencies: ["EdmoCore", "EdmoStore", "EdmoProviders", "CSodium"]),
-        .target(name: "EdmoFastCGI", dependencies: ["CFastCGI", "EdmoAPI"]),
+        // The use cases (provider writes and their journal, platform sync, the chat turn, analysis, call
+        // ingestion, accounts) and the context they run in, over the store protocols and the providers.
+        .target(name: "EdmoService", dependencies: ["EdmoCore", "EdmoStore", "EdmoProviders", "CSodium"]),
+        // Request/Response, the router and route table, one file per resource: decode -> service -> encode.
+        .target(name: "EdmoAPI", dependencies: ["EdmoCore", "EdmoStore", "EdmoProviders", "EdmoService"]),
+        .target(name: "EdmoFastCGI", dependencies: ["CFastCGI", "EdmoService", "EdmoAPI"]),
         .executableTarget(
             name: "edmo",
             dependencies: [
-                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoProviders", "EdmoAPI", "EdmoFastCGI",
+                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoProviders", "EdmoService", "EdmoAPI", "EdmoFastCGI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "EdmoAPITests",
             dependencies: [
-                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoProviders", "EdmoAPI",
+                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoProviders", "EdmoService", "EdmoAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "EdmoFastCGITests", dependencies: ["EdmoFastCGI", "EdmoAPI"]),
+        .testTarget(name: "EdmoFastCGITests", dependencies: ["EdmoFastCGI", "EdmoService", "EdmoAPI"]),
     ]
 )

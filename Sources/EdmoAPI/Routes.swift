@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoService
 import EdmoProviders
 import EdmoStore
 /// The one route table: method + path pattern -> handler. Handlers live one file per resource in Routes/.

@@ -1,4 +1,5 @@
 import EdmoAPI
+import EdmoService
 import Foundation
 
 /// Plain CGI: one request from the environment and stdin, the answer on stdout, then exit.

@@ -1,5 +1,6 @@
 import CFastCGI
 import EdmoAPI
+import EdmoService
 import Foundation
 import Synchronization
 

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoService
 import EdmoProviders
 import EdmoStore
 import Foundation
@@ -35,6 +36,8 @@ public enum ErrorResponder {
         let apiError: APIError
         if let known = error as? APIError {
             apiError = known
+        } else if let throttled = error as? LoginThrottled {
+            apiError = .tooManyRequests(retryAfter: throttled.retryAfter)
         } else if let invalid = error as? ValidationFailure {
             apiError = .badRequest(invalid.message)
         } else if case StoreError.storageFull? = error as? StoreError {
@@ -70,20 +73,5 @@ public enum ErrorResponder {
             ?? Response(status: 500)
         for (name, value) in apiError.headers.sorted(by: { $0.key < $1.key }) { response.addHeader(name, value) }
         return response
-    }
-}
-
-/// "Storage is full" goes to the log once a minute, not once per failing request.
-public final class StorageAlarm: Sendable {
-    private let lastReport = Mutex<Date?>(nil)
-
-    public init() {}
-
-    func shouldReport(now: Date = Date()) -> Bool {
-        lastReport.withLock { last in
-            if let last, now.timeIntervalSince(last) < 60 { return false }
-            last = now
-            return true
-        }
     }
 }

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoService
 import EdmoProviders
 import EdmoStore
 /// The router's one pass over a request body before any handler: well-formed JSON (RFC 8259), at most

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoService
 import EdmoProviders
 import EdmoStore
 /// Writes small JSON objects by hand, for the responses on every request's path (the current user);

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoService
 import EdmoProviders
 import EdmoStore
 import Foundation
@@ -34,39 +35,6 @@ protocol ValidatedConfig: Codable {
 extension AssistantConfig: ValidatedConfig {}
 extension ToolConfig: ValidatedConfig {}
 
-/// A document as the routes see it: the client's configuration plus the fields the server owns.
-struct Document {
-    static let serverFields: Set<String> = ["id", "orgId", "createdAt", "updatedAt", "providerId"]
-
-    var config: [String: JSONValue]
-    /// Fields stored alongside the configuration but never sent to the platform (a tool's `provider` label).
-    var local: [String: JSONValue] = [:]
-
-    init(config: [String: JSONValue], local: [String: JSONValue] = [:]) {
-        self.config = config
-        self.local = local
-    }
-
-    init(stored record: DocumentRecord, localKeys: Set<String>) throws {
-        guard case .object(var fields) = try JSONValue.parse(Array(record.body.utf8)) else {
-            throw APIError(500, "A stored document is not a JSON object")
-        }
-        for key in Self.serverFields { fields.removeValue(forKey: key) }
-        for key in localKeys { local[key] = fields.removeValue(forKey: key) }
-        config = fields
-    }
-
-    func record(id: String, orgId: String, providerId: String?, createdAt: String, updatedAt: String) throws -> DocumentRecord {
-        var fields = config.merging(local) { a, _ in a }
-        fields["id"] = .string(id)
-        fields["orgId"] = .string(orgId)
-        fields["createdAt"] = .string(createdAt)
-        fields["updatedAt"] = .string(updatedAt)
-        fields["providerId"] = providerId.map(JSONValue.string) ?? .null
-        let body = String(decoding: try JSON.encode(JSONValue.object(fields)), as: UTF8.self)
-        return DocumentRecord(id: id, orgId: orgId, providerId: providerId, body: body, createdAt: createdAt, updatedAt: updatedAt)
-    }
-}
 
 enum DocumentRoutes {
     static func list(_ spec: DocumentSpec, _ request: Request, _ context: AppContext) throws -> Response {
@@ -188,11 +156,7 @@ enum DocumentRoutes {
         return try Response.json(SuccessJSON())
     }
 
-    static func tagged(_ config: [String: JSONValue], id: String) -> JSONValue {
-        var config = config
-        config["metadata"] = (config["metadata"] ?? .object([:])).merged(with: .object(["edmoId": .string(id)]))
-        return .object(config)
-    }
+    static func tagged(_ config: [String: JSONValue], id: String) -> JSONValue { Document.tagged(config, id: id) }
 
     static func opKind(_ spec: DocumentSpec) -> ProviderOperation.Kind {
         spec.kind == .assistant ? .assistant : .tool

@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoService
 import EdmoProviders
 import EdmoStore
 import Foundation
@@ -47,7 +48,7 @@ enum ToolRoutes {
         let label = try patch.removeValue(forKey: "provider").map { try self.label($0) }
         let record = try DocumentRoutes.update(
             spec, principal, request, context,
-            stored: { try platformDocument($0, context) },
+            stored: { try Document.platformTool($0, context) },
             merge: { old in
                 var merged = try spec.canonicalize(JSONValue.object(old.config).merged(with: .object(patch))).objectValue ?? [:]
                 if merged["server"]?["url"] != old.config["server"]?["url"], patch["server"]?["secret"] == nil,
@@ -68,17 +69,6 @@ enum ToolRoutes {
                 return try context.resources.updateDocument(.tool, try withoutSecret(record), secret: change, completing: operation)
             })
         return Response.rawJSON(try withoutSecret(record).body).withETag(record.version)
-    }
-
-    /// The stored tool as the platform knows it: the whole server object, secret included.
-    static func platformDocument(_ record: DocumentRecord, _ context: AppContext) throws -> Document {
-        var document = try Document(stored: record, localKeys: ["provider"])
-        let secret = try context.resources.toolSecret(toolId: record.id).map { String(decoding: try context.unseal($0), as: UTF8.self) }
-        if let secret, case .object(var server)? = document.config["server"] {
-            server["secret"] = .string(secret)
-            document.config["server"] = .object(server)
-        }
-        return document
     }
 
     static func delete(_ request: Request, _ context: AppContext) throws -> Response {

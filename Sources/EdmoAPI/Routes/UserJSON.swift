@@ -1,4 +1,5 @@
 import EdmoCore
+import EdmoService
 import EdmoProviders
 import EdmoStore
 /// The seed's `User` as sent to clients (never the password hash). Written by hand: it is on the path of

@@ -11,10 +11,10 @@ import Foundation
 ///    and `ProviderSync.recover` settles it later (this process's rows once it has exited, or after ten minutes).
 /// A crash between 2 and 3 leaves the row, and `ProviderSync.recover` settles it at the next start.
 /// In local mode (no platform) only the local write runs.
-struct ProviderWrite {
-    let context: AppContext
+public struct ProviderWrite {
+    public let context: AppContext
 
-    func run<Remote>(
+    public func run<Remote>(
         _ kind: ProviderOperation.Kind, _ action: ProviderOperation.Action, orgId: String, localId: String,
         remote: (VoicePlatform) throws -> Remote,
         local: (Remote?, _ operation: String?) throws -> Void,
@@ -47,5 +47,11 @@ struct ProviderWrite {
             }
             throw error
         }
+    }
+
+    public init(
+        context: AppContext
+    ) {
+        self.context = context
     }
 }

@@ -7,7 +7,7 @@ import Foundation
 /// every call as a webhook report would be. The cursor (the last call's createdAt) is saved after each
 /// page, so a stopped import resumes where it was; ingestion is idempotent by call id either way.
 public enum CallImport {
-    static let cursorName = "provider-calls"
+    public static let cursorName = "provider-calls"
 
     /// Returns how many calls were stored or changed.
     public static func run(_ context: AppContext, since: Date, pageSize: Int = 100, log: (String) -> Void) throws -> Int {

@@ -4,8 +4,8 @@ import EdmoStore
 import Foundation
 
 /// Keeps the local copy in step with the voice platform (`EDMO_PROVIDER=vapi`).
-struct ProviderSync {
-    let context: AppContext
+public struct ProviderSync {
+    public let context: AppContext
 
     /// The platform's numbers are the truth: known ones get the platform's number, local labels (name,
     /// assistant) stay, and numbers bought outside Edmo are imported only when the deployment has a single
@@ -15,7 +15,7 @@ struct ProviderSync {
     /// paged to its end, or came back empty while numbers are known here.
     /// Runs at most once per EDMO_PHONE_SYNC_SECONDS for the whole deployment (the platform account is
     /// shared): the turn is claimed in the database, so one request of one host does it.
-    func syncPhoneNumbers() {
+    public func syncPhoneNumbers() {
         guard context.platform != nil else { return }
         do {
             guard try context.resources.claimJob(
@@ -27,7 +27,7 @@ struct ProviderSync {
         syncPhoneNumbersNow()
     }
 
-    func syncPhoneNumbersNow() {
+    public func syncPhoneNumbersNow() {
         guard let platform = context.platform else { return }
         do {
             let (remote, complete) = try platform.listAll("phone-number")
@@ -79,7 +79,7 @@ struct ProviderSync {
         }
     }
 
-    static func localProvider(_ remote: String?) -> String? {
+    public static func localProvider(_ remote: String?) -> String? {
         switch remote {
         case "vapi": "edmo"
         case "twilio": "twilio"
@@ -94,7 +94,7 @@ struct ProviderSync {
     /// - update: the local copy is pushed again, so both sides agree on what the client last saw succeed;
     /// - delete: the platform delete is repeated (a 404 is fine), then the local row goes.
     /// Operations of live processes on this host are left alone; others' only after ten minutes.
-    func recover() {
+    public func recover() {
         guard let platform = context.platform else { return }
         let operations: [ProviderOperation]
         do { operations = try context.resources.pendingOperations() } catch {
@@ -120,7 +120,7 @@ struct ProviderSync {
         }
     }
 
-    func settle(_ op: ProviderOperation, _ platform: VoicePlatform) throws {
+    public func settle(_ op: ProviderOperation, _ platform: VoicePlatform) throws {
         let kind: DocumentKind? = op.kind == .assistant ? .assistant : op.kind == .tool ? .tool : nil
         let collection = op.kind == .assistant ? "assistant" : op.kind == .tool ? "tool" : "phone-number"
         switch op.action {
@@ -133,8 +133,8 @@ struct ProviderSync {
             guard let kind, let record = try context.resources.document(kind, orgId: op.orgId, id: op.localId),
                   let providerId = record.providerId else { return }
             let document = kind == .tool
-                ? try ToolRoutes.platformDocument(record, context) : try Document(stored: record, localKeys: [])
-            _ = try platform.update(collection, id: providerId, DocumentRoutes.tagged(document.config, id: record.id))
+                ? try Document.platformTool(record, context) : try Document(stored: record, localKeys: [])
+            _ = try platform.update(collection, id: providerId, Document.tagged(document.config, id: record.id))
         case .delete:
             if let kind {
                 guard let record = try context.resources.document(kind, orgId: op.orgId, id: op.localId) else { return }
@@ -147,11 +147,17 @@ struct ProviderSync {
         }
     }
 
-    func isAbandoned(_ op: ProviderOperation) -> Bool {
+    public func isAbandoned(_ op: ProviderOperation) -> Bool {
         if let started = Timestamp.parse(op.startedAt), context.now.timeIntervalSince(started) > 600 { return true }
         let parts = op.owner.split(separator: "/")
         guard parts.count == 2, String(parts[0]) == ProcessInfo.processInfo.hostName, let pid = Int32(parts[1]) else { return false }
         if pid == getpid() { return false }
         return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    public init(
+        context: AppContext
+    ) {
+        self.context = context
     }
 }

@@ -63,7 +63,7 @@ public final class PasswordHasher: Sendable {
     }
 
     /// Holds one hashing slot while `body` runs: lets tests fill the gate.
-    func holdingSlot<T>(_ body: () throws -> T) throws -> T { try gate.run(body) }
+    public func holdingSlot<T>(_ body: () throws -> T) throws -> T { try gate.run(body) }
 
-    enum HasherError: Error { case outOfMemory }
+    public enum HasherError: Error { case outOfMemory }
 }

@@ -12,7 +12,7 @@ public enum UserAccounts {
         return try create(context, email: rawEmail, password: password, role: role, name: name, orgId: org.id)
     }
 
-    static func create(
+    public static func create(
         _ context: AppContext, email rawEmail: String, password: String, role: Role, name: String?, orgId: String
     ) throws -> UserRecord {
         let email = try Validate.email(rawEmail)

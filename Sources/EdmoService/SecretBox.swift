@@ -7,7 +7,7 @@ import Foundation
 /// Third-party credentials at rest: libsodium secretbox (XSalsa20-Poly1305) with the key from
 /// `EDMO_SECRET_KEY`; stored as nonce || ciphertext.
 public struct SecretBox: Sendable {
-    let key: [UInt8]
+    public let key: [UInt8]
 
     public init(key: [UInt8]) {
         precondition(key.count == Int(crypto_secretbox_KEYBYTES), "the secret key must be 32 bytes")

@@ -4,32 +4,53 @@ import EdmoStore
 import Foundation
 
 /// One turn as an engine sees it.
-struct ChatTurn {
-    var assistant: DocumentRecord
-    var config: AssistantConfig
+public struct ChatTurn {
+    public var assistant: DocumentRecord
+    public var config: AssistantConfig
     /// Earlier messages of the conversation, oldest first, capped.
-    var history: [ConversationMessage]
-    var message: String
+    public var history: [ConversationMessage]
+    public var message: String
     /// The best knowledge entries for the message, best first.
-    var knowledge: [KnowledgeEntry]
-    var coverage: Double
-    var previousProviderChatId: String?
+    public var knowledge: [KnowledgeEntry]
+    public var coverage: Double
+    public var previousProviderChatId: String?
+
+    public init(
+        assistant: DocumentRecord, config: AssistantConfig, history: [ConversationMessage], message: String, knowledge: [KnowledgeEntry], coverage: Double, previousProviderChatId: String? = nil
+    ) {
+        self.assistant = assistant
+        self.config = config
+        self.history = history
+        self.message = message
+        self.knowledge = knowledge
+        self.coverage = coverage
+        self.previousProviderChatId = previousProviderChatId
+    }
 }
 
-struct EngineReply {
-    var text: String
+public struct EngineReply {
+    public var text: String
     /// The engine could not answer from what it knows: a knowledge gap.
-    var unanswered: Bool
-    var cost: Double?
-    var providerChatId: String?
+    public var unanswered: Bool
+    public var cost: Double?
+    public var providerChatId: String?
+
+    public init(
+        text: String, unanswered: Bool, cost: Double? = nil, providerChatId: String? = nil
+    ) {
+        self.text = text
+        self.unanswered = unanswered
+        self.cost = cost
+        self.providerChatId = providerChatId
+    }
 }
 
 /// Chooses how an assistant answers: the voice platform's chat (vapi mode, assistant known there), the
 /// OpenAI or Anthropic API when its key (or base URL) is configured, else the built-in engine.
-enum ChatEngine {
-    static let unknownMarker = "[[UNKNOWN]]"
+public enum ChatEngine {
+    public static let unknownMarker = "[[UNKNOWN]]"
 
-    static func reply(_ turn: ChatTurn, _ context: AppContext) throws -> EngineReply {
+    public static func reply(_ turn: ChatTurn, _ context: AppContext) throws -> EngineReply {
         if let platform = context.platform, let providerId = turn.assistant.providerId {
             return try platformReply(turn, platform, providerId)
         }
@@ -40,7 +61,7 @@ enum ChatEngine {
     }
 
     /// Quotes the best entry when it covers enough of the question; otherwise says so plainly.
-    static func builtIn(_ turn: ChatTurn) -> EngineReply {
+    public static func builtIn(_ turn: ChatTurn) -> EngineReply {
         if KnowledgeRules.isSmallTalk(turn.message) {
             let text = KnowledgeRules.isGreeting(turn.message)
                 ? "Hello! What would you like to know?" : "You're welcome! Is there anything else I can help with?"
@@ -54,7 +75,7 @@ enum ChatEngine {
         return EngineReply(text: best.content, unanswered: false)
     }
 
-    static func platformReply(_ turn: ChatTurn, _ platform: VoicePlatform, _ providerId: String) throws -> EngineReply {
+    public static func platformReply(_ turn: ChatTurn, _ platform: VoicePlatform, _ providerId: String) throws -> EngineReply {
         var body: [String: JSONValue] = ["assistantId": .string(providerId), "input": .string(turn.message)]
         if let previous = turn.previousProviderChatId { body["previousChatId"] = .string(previous) }
         let answer = try platform.create("chat", .object(body))
@@ -72,7 +93,7 @@ enum ChatEngine {
 
     /// The system prompt for an LLM: the assistant's own, then the knowledge it may use, then the rule
     /// that marks a gap.
-    static func systemPrompt(_ turn: ChatTurn) -> String {
+    public static func systemPrompt(_ turn: ChatTurn) -> String {
         var parts = (turn.config.model.messages ?? []).filter { $0.role == .system }.map(\.content)
         if !turn.knowledge.isEmpty {
             let entries = turn.knowledge.enumerated().map { i, e in "[\(i + 1)] \(e.title)\n\(e.content)" }
@@ -84,7 +105,7 @@ enum ChatEngine {
     }
 
     /// Asks a language model: the system prompt (instructions and knowledge), the history and the message.
-    static func llmReply(_ llm: LLMClient, _ turn: ChatTurn) throws -> EngineReply {
+    public static func llmReply(_ llm: LLMClient, _ turn: ChatTurn) throws -> EngineReply {
         var messages = turn.history.compactMap { m -> LLMClient.Message? in
             switch m.role {
             case .user: LLMClient.Message(role: "user", content: m.content)
@@ -102,7 +123,7 @@ enum ChatEngine {
     }
 
     /// Strips the gap marker from an LLM's text.
-    static func interpret(_ text: String) -> (text: String, unanswered: Bool) {
+    public static func interpret(_ text: String) -> (text: String, unanswered: Bool) {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard trimmed.contains(unknownMarker) else { return (trimmed, false) }
         return (trimmed.replacingOccurrences(of: unknownMarker, with: "").trimmingCharacters(in: .whitespacesAndNewlines), true)

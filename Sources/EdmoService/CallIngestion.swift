@@ -5,25 +5,25 @@ import Foundation
 
 /// Turns a Vapi-style `end-of-call-report` (or a call object from the platform's call list) into a
 /// conversation. Real senders put fields in several places; every one is read (PROVIDER-NOTES).
-enum CallIngestion {
+public enum CallIngestion {
     /// endedReason values that mean the call did not get anywhere.
-    static let failedReasons: Set<String> = [
+    public static let failedReasons: Set<String> = [
         "customer-busy", "customer-did-not-answer", "silence-timed-out", "voicemail", "assistant-error",
         "assistant-not-found", "twilio-failed-to-connect-call", "vonage-failed-to-connect-call",
     ]
 
-    struct Parsed {
-        var record: ConversationRecord
-        var messages: [ConversationMessage]
+    public struct Parsed {
+        public var record: ConversationRecord
+        public var messages: [ConversationMessage]
     }
 
     /// `message` is the webhook's `message` object; for an imported call, the call object itself.
-    static func parse(_ message: JSONValue, _ context: AppContext) throws -> Parsed? {
+    public static func parse(_ message: JSONValue, _ context: AppContext) throws -> Parsed? {
         let call = message["call"] ?? message
         guard let id = call["id"]?.stringValue, !id.isEmpty else {
-            throw APIError.badRequest("Missing required field: message.call.id")
+            throw ValidationFailure("Missing required field: message.call.id")
         }
-        guard id.utf8.count <= 100 else { throw APIError.badRequest("Invalid value for field: message.call.id") }
+        guard id.utf8.count <= 100 else { throw ValidationFailure("Invalid value for field: message.call.id") }
 
         let assistantRef = call["assistantId"]?.stringValue ?? message["assistant"]?["id"]?.stringValue
         let numberRef = call["phoneNumberId"]?.stringValue ?? message["phoneNumber"]?["id"]?.stringValue
@@ -92,7 +92,7 @@ enum CallIngestion {
 
     /// escalated: the assistant forwarded the call; failed: the call ended in error or without reaching
     /// anyone (`failedReasons`, `pipeline-error-*`), or the analysis judged it unsuccessful; else resolved.
-    static func resolution(endedReason: String?, success: String?) -> String {
+    public static func resolution(endedReason: String?, success: String?) -> String {
         let reason = endedReason ?? ""
         if reason == "assistant-forwarded-call" || reason.contains("transfer") { return "escalated" }
         if failedReasons.contains(reason) || reason.hasPrefix("pipeline-error") || reason.contains("failed") { return "failed" }
@@ -100,7 +100,7 @@ enum CallIngestion {
         return "resolved"
     }
 
-    static func localSentiment(_ messages: [ConversationMessage]) -> String {
+    public static func localSentiment(_ messages: [ConversationMessage]) -> String {
         let record = ConversationRecord(
             id: "", orgId: "", assistantId: nil, phoneNumberId: nil, channel: "phone", type: "", status: "ended",
             endedReason: nil, startedAt: "", endedAt: nil, lastActivityAt: "", durationSeconds: 0, sentiment: nil,
@@ -109,7 +109,7 @@ enum CallIngestion {
         return ConversationAnalysis.localOutcome(record, messages, endedReason: "").sentiment
     }
 
-    static func number(_ value: JSONValue?) -> Double? {
+    public static func number(_ value: JSONValue?) -> Double? {
         switch value {
         case .int(let i)?: Double(i)
         case .double(let d)?: d
@@ -119,7 +119,7 @@ enum CallIngestion {
     }
 
     /// ISO 8601 text, or milliseconds since 1970.
-    static func date(_ value: JSONValue?) -> Date? {
+    public static func date(_ value: JSONValue?) -> Date? {
         switch value {
         case .string(let s)?: Timestamp.parse(s)
         case .int(let ms)?: Date(timeIntervalSince1970: Double(ms) / 1000)

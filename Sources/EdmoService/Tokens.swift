@@ -8,7 +8,7 @@ import Foundation
 public enum Tokens {
     private static let ready: Bool = sodium_init() >= 0
 
-    static func ensureSodium() {
+    public static func ensureSodium() {
         precondition(ready, "libsodium failed to initialise")
     }
 

@@ -22,16 +22,11 @@ public struct Logger: Sendable {
     public func info(_ message: String) { write("info: \(Self.escape(message))") }
     public func error(_ message: String) { write("error: \(Self.escape(message))") }
 
-    func access(_ request: Request, status: Int, micros: UInt64) {
-        let hundredths = micros / 10
-        let ms = "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
-        write("access: \(Self.escape(request.method)) \(Self.escape(request.path)) \(status) \(ms)ms id=\(request.requestId)")
-    }
 
     /// One log line's worth of text: a backslash becomes `\\`, newline, carriage return and tab `\n`, `\r`,
     /// `\t`, other C0 controls and DEL `\xNN`, C1 controls and the Unicode line/paragraph separators `\u{NN}`.
     /// Everything else (UTF-8 included) stays as it is.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         // Fast path (every request's path passes here): nothing to escape.
         guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "\\") || $0 == 0xc2 || $0 == 0xe2 }) else {
             return text

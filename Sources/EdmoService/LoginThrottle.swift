@@ -13,21 +13,21 @@ import Foundation
 ///   to it get 429 with a Retry-After that doubles with each further failure (up to the lockout window);
 ///   addresses it logged in from before are not slowed, so strangers cannot lock an owner out.
 /// No worker ever sleeps: a throttled login is a 429 at once.
-struct LoginThrottle {
-    let context: AppContext
-    let email: String
-    let address: String
+public struct LoginThrottle {
+    public let context: AppContext
+    public let email: String
+    public let address: String
 
-    var window: TimeInterval { TimeInterval(context.config.loginLockoutSeconds) }
+    public var window: TimeInterval { TimeInterval(context.config.loginLockoutSeconds) }
 
-    var pairKey: String { Tokens.sha256Hex("pair\n\(email)\n\(address)") }
-    var accountKey: String { Tokens.sha256Hex("account\n\(email)") }
-    var addressKey: String { Tokens.sha256Hex("address\n\(address)") }
-    var networkKey: String? { Self.ipv6Network(address).map { Tokens.sha256Hex("network\n\($0)") } }
+    public var pairKey: String { Tokens.sha256Hex("pair\n\(email)\n\(address)") }
+    public var accountKey: String { Tokens.sha256Hex("account\n\(email)") }
+    public var addressKey: String { Tokens.sha256Hex("address\n\(address)") }
+    public var networkKey: String? { Self.ipv6Network(address).map { Tokens.sha256Hex("network\n\($0)") } }
     /// For IPv6 the /64: privacy addresses rotate within it, and the owner must stay known.
-    var knownAddressKey: String { Tokens.sha256Hex("known\n\(email)\n\(Self.ipv6Network(address) ?? address)") }
+    public var knownAddressKey: String { Tokens.sha256Hex("known\n\(email)\n\(Self.ipv6Network(address) ?? address)") }
 
-    func check() throws {
+    public func check() throws {
         let now = context.now
         var keys = [pairKey, addressKey, accountKey]
         if let networkKey { keys.append(networkKey) }
@@ -36,11 +36,11 @@ struct LoginThrottle {
             locks.removeValue(forKey: accountKey)
         }
         if let until = locks.values.max() {
-            throw APIError.tooManyRequests(retryAfter: Int(until.timeIntervalSince(now).rounded(.up)))
+            throw LoginThrottled(retryAfter: Int(until.timeIntervalSince(now).rounded(.up)))
         }
     }
 
-    func recordFailure() throws {
+    public func recordFailure() throws {
         let config = context.config
         let window = self.window
         var counters = [
@@ -60,20 +60,33 @@ struct LoginThrottle {
 
     /// A success clears this pair's and the account's counters and remembers the address for the account.
     /// The address keeps its count: one good password must not reset a spray across many accounts.
-    func recordSuccess() throws {
+    public func recordSuccess() throws {
         try context.accounts.recordLoginSuccess(clearing: [pairKey, accountKey], knownAddress: knownAddressKey, now: context.now)
     }
 
-    static func lockAt(_ limit: Int, for lockout: TimeInterval) -> @Sendable (Int) -> TimeInterval? {
+    public static func lockAt(_ limit: Int, for lockout: TimeInterval) -> @Sendable (Int) -> TimeInterval? {
         { failures in failures >= limit ? lockout : nil }
     }
 
     /// The /64 of an IPv6 address as its first 8 bytes in hex; nil for IPv4 and IPv4-mapped addresses.
-    static func ipv6Network(_ address: String) -> String? {
+    public static func ipv6Network(_ address: String) -> String? {
         var v6 = in6_addr()
         guard address.contains(":"), inet_pton(AF_INET6, address, &v6) == 1 else { return nil }
         let bytes = withUnsafeBytes(of: v6) { Array($0) }
         if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff { return nil }
         return bytes[0..<8].map { String(format: "%02x", $0) }.joined()
     }
+
+    public init(
+        context: AppContext, email: String, address: String
+    ) {
+        self.context = context
+        self.email = email
+        self.address = address
+    }
+}
+
+/// Too many failed logins for this account, address or network: try again in `retryAfter` seconds.
+public struct LoginThrottled: Error, Equatable, Sendable {
+    public var retryAfter: Int
 }

@@ -6,21 +6,21 @@ import Foundation
 /// What an ended conversation is given: summary, success, sentiment, resolution. From the assistant's
 /// language model when one is configured (asked for a JSON verdict), else by the local rules below;
 /// the local rules also stand in when the model fails. README "Conversation analysis" says the same.
-enum ConversationAnalysis {
-    static let positiveWords: Set<String> = [
+public enum ConversationAnalysis {
+    public static let positiveWords: Set<String> = [
         "thanks", "thank", "great", "perfect", "helpful", "awesome", "good", "love", "excellent", "appreciate",
         "wonderful", "amazing", "nice", "brilliant", "fantastic",
     ]
-    static let negativeWords: Set<String> = [
+    public static let negativeWords: Set<String> = [
         "bad", "terrible", "useless", "angry", "wrong", "hate", "frustrated", "frustrating", "annoying", "awful",
         "disappointed", "unhelpful", "horrible", "worst", "ridiculous", "upset",
     ]
-    static let escalationPhrases = [
+    public static let escalationPhrases = [
         "human", "real person", "an agent", "a person", "representative", "speak to someone", "talk to someone",
         "transfer me", "call me", "staff member", "operator",
     ]
 
-    static func analyze(
+    public static func analyze(
         _ conversation: ConversationRecord, _ messages: [ConversationMessage], endedReason: String, _ context: AppContext
     ) -> ConversationOutcome {
         let local = localOutcome(conversation, messages, endedReason: endedReason)
@@ -41,7 +41,7 @@ enum ConversationAnalysis {
     /// sentiment: positive or negative words in the user's messages, whichever count is larger (else neutral);
     /// resolution: "escalated" when the user asked for a person, "failed" when the last answer was a gap or
     /// an error (or half the answers were), else "resolved"; success is "true" exactly when resolved.
-    static func localOutcome(_ conversation: ConversationRecord, _ messages: [ConversationMessage], endedReason: String) -> ConversationOutcome {
+    public static func localOutcome(_ conversation: ConversationRecord, _ messages: [ConversationMessage], endedReason: String) -> ConversationOutcome {
         let userText = messages.filter { $0.role == .user }.map { $0.content.lowercased() }
         let words = userText.flatMap { $0.split(whereSeparator: { !$0.isLetter }).map(String.init) }
         let positive = words.filter(positiveWords.contains).count
@@ -67,11 +67,11 @@ enum ConversationAnalysis {
             resolution: resolution, endedReason: endedReason)
     }
 
-    static func lastAnswerWasGap(_ messages: [ConversationMessage]) -> Bool {
+    public static func lastAnswerWasGap(_ messages: [ConversationMessage]) -> Bool {
         messages.last?.content.hasPrefix("I don't know the answer to that yet") ?? false
     }
 
-    static func modelOutcome(_ messages: [ConversationMessage], llm: LLMClient, model: String, endedReason: String) throws -> ConversationOutcome {
+    public static func modelOutcome(_ messages: [ConversationMessage], llm: LLMClient, model: String, endedReason: String) throws -> ConversationOutcome {
         let transcript = messages.filter { $0.role != .error }
             .map { ($0.role == .user ? "User: " : "Assistant: ") + $0.content }.joined(separator: "\n")
         let instruction = """
@@ -112,7 +112,7 @@ enum ConversationAnalysis {
         }
     }
 
-    static func end(_ conversation: ConversationRecord, reason: String, _ context: AppContext) throws {
+    public static func end(_ conversation: ConversationRecord, reason: String, _ context: AppContext) throws {
         let messages = try context.chats.messages(conversationId: conversation.id)
         let outcome = analyze(conversation, messages, endedReason: reason, context)
         try context.chats.endConversation(id: conversation.id, outcome: outcome, now: context.now)

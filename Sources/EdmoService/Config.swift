@@ -156,7 +156,7 @@ public struct Config: Sendable {
         set(value)
     }
 
-    static func decodeHex(_ hex: String) -> [UInt8]? {
+    public static func decodeHex(_ hex: String) -> [UInt8]? {
         let chars = Array(hex.utf8)
         guard chars.count % 2 == 0 else { return nil }
         var out: [UInt8] = []

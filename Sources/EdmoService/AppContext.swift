@@ -67,7 +67,7 @@ public struct AppContext: Sendable {
 
     /// The language model API for an assistant's `model.provider`, when configured (a key, or a base URL
     /// for servers that need none); nil means the built-in engine answers.
-    func llm(for provider: AssistantConfig.ModelConfig.Provider) -> LLMClient? {
+    public func llm(for provider: AssistantConfig.ModelConfig.Provider) -> LLMClient? {
         var http = HTTPClient()
         http.totalTimeout = TimeInterval(config.llmTimeoutSeconds)
         http.allowPrivateNetworks = config.allowPrivateURLs
@@ -88,14 +88,14 @@ public struct AppContext: Sendable {
     /// Settles provider writes a crashed process left half done (vapi mode); run once at start.
     public func recoverProviderOperations() { ProviderSync(context: self).recover() }
 
-    func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
-        guard let secrets else { throw APIError(500, "EDMO_SECRET_KEY is not configured") }
+    public func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
+        guard let secrets else { throw CredentialError("EDMO_SECRET_KEY is not configured") }
         return secrets.seal(plaintext)
     }
 
-    func unseal(_ sealed: [UInt8]) throws -> [UInt8] {
+    public func unseal(_ sealed: [UInt8]) throws -> [UInt8] {
         guard let secrets, let plain = secrets.open(sealed) else {
-            throw APIError(500, "A stored credential cannot be decrypted with the configured EDMO_SECRET_KEY")
+            throw CredentialError("A stored credential cannot be decrypted with the configured EDMO_SECRET_KEY")
         }
         return plain
     }
@@ -112,4 +112,10 @@ public struct IDGenerator: Sendable {
     public init(next: @escaping @Sendable (String) -> String) { self.next = next }
     /// `usr_` + 24 hex characters (96 random bits).
     public static let random = IDGenerator { prefix in "\(prefix)_\(Tokens.randomHex(bytes: 12))" }
+}
+
+/// A stored credential cannot be sealed or opened with the configured key: an operator's problem (500).
+public struct CredentialError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
