@@ -12,6 +12,12 @@ public enum CGI {
             body = Array(FileHandle.standardInput.readData(ofLength: declared))
         }
         let response = handler(Request.fromCGI(params: params, body: body))
-        FileHandle.standardOutput.write(Data(response.serialized()))
+        response.send(to: StandardOutputWriter())
     }
+}
+
+/// CGI: the response onto stdout.
+struct StandardOutputWriter: ResponseWriter {
+    func write(_ bytes: [UInt8]) throws { FileHandle.standardOutput.write(Data(bytes)) }
+    func flush() throws {}
 }

@@ -110,11 +110,8 @@ public final class FastCGIServer: Sendable {
         // Past the limit the body is not read at all; the router answers 413 from CONTENT_LENGTH.
         let body = declared > maxBodyBytes ? [] : Self.readBody(request.pointee.in, count: declared)
         let response = handler(Request.fromCGI(params: params, body: body))
-        let bytes = response.serialized()
-        bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                _ = FCGX_PutStr(chars.baseAddress, Int32(chars.count), request.pointee.out)
-            }
+        response.send(to: FastCGIWriter(stream: request.pointee.out)) { [log] error in
+            log.error("a streamed response stopped early: \(error)")
         }
     }
 
@@ -172,5 +169,26 @@ public final class FastCGIServer: Sendable {
         }, box)
         precondition(rc == 0, "pthread_create failed: \(rc)")
         return thread
+    }
+}
+
+/// A response body onto the request's FastCGI output stream.
+struct FastCGIWriter: ResponseWriter {
+    let stream: UnsafeMutablePointer<FCGX_Stream>?
+
+    struct Closed: Error {}
+
+    func write(_ bytes: [UInt8]) throws {
+        guard !bytes.isEmpty else { return }
+        let written = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                FCGX_PutStr(chars.baseAddress, Int32(chars.count), stream)
+            }
+        }
+        guard written == Int32(bytes.count) else { throw Closed() }
+    }
+
+    func flush() throws {
+        guard FCGX_FFlush(stream) == 0 else { throw Closed() }
     }
 }

@@ -8,6 +8,10 @@ public struct Response: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// A body produced while it is sent (a large export, a stream of events): called once the head is
+    /// out, it writes chunks as they are ready. Such a response has no Content-Length (the end of the
+    /// FastCGI stream ends it) and tells nginx not to buffer it.
+    public var stream: (@Sendable (any ResponseWriter) throws -> Void)?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -17,6 +21,15 @@ public struct Response: Sendable {
 
     public static func json<T: Encodable>(_ value: T, status: Int = 200) throws -> Response {
         Response(status: status, headers: [("Content-Type", "application/json")], body: try JSON.encode(value))
+    }
+
+    /// A streaming response: `produce` writes the body in chunks (see `stream`).
+    public static func streaming(
+        status: Int = 200, contentType: String, produce: @escaping @Sendable (any ResponseWriter) throws -> Void
+    ) -> Response {
+        var response = Response(status: status, headers: [("Content-Type", contentType), ("X-Accel-Buffering", "no")])
+        response.stream = produce
+        return response
     }
 
     /// A body that is already JSON text (stored documents are served as they are).
@@ -30,12 +43,33 @@ public struct Response: Sendable {
 
     public mutating func addHeader(_ name: String, _ value: String) { headers.append((name, value)) }
 
-    /// The CGI/FastCGI wire form: `Status:` line, headers, blank line, body.
+    /// The CGI/FastCGI wire form: `Status:` line, headers, blank line, body (a stream's chunks collected).
     public func serialized() -> [UInt8] {
+        let buffer = BufferWriter()
+        send(to: buffer)
+        return buffer.bytes
+    }
+
+    /// Writes the head, then the body, or the stream's chunks (flushing before and after). A stream that
+    /// fails after its head is out cannot change the status any more: it just ends (the client sees a
+    /// short body); `onStreamError` hears why.
+    public func send(to writer: any ResponseWriter, onStreamError: (Error) -> Void = { _ in }) {
         var head = "Status: \(status) \(Response.reason(status))\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        head += "Content-Length: \(body.count)\r\n\r\n"
-        return Array(head.utf8) + body
+        if stream == nil { head += "Content-Length: \(body.count)\r\n" }
+        head += "\r\n"
+        do {
+            try writer.write(Array(head.utf8))
+            if let stream {
+                try writer.flush()
+                try stream(writer)
+                try writer.flush()
+            } else {
+                try writer.write(body)  // flushed when the request finishes
+            }
+        } catch {
+            onStreamError(error)
+        }
     }
 
     public var bodyString: String { String(decoding: body, as: UTF8.self) }
@@ -62,4 +96,22 @@ public struct Response: Sendable {
         default: "Status"
         }
     }
+}
+
+/// Where a response goes: the FastCGI stream, stdout in CGI mode, or memory in tests.
+public protocol ResponseWriter {
+    func write(_ bytes: [UInt8]) throws
+    /// Sends what was written so far now, not when a buffer fills.
+    func flush() throws
+}
+
+/// Collects a response in memory.
+public final class BufferWriter: ResponseWriter {
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var flushes = 0
+
+    public init() {}
+
+    public func write(_ bytes: [UInt8]) throws { self.bytes += bytes }
+    public func flush() throws { flushes += 1 }
 }
