@@ -23,95 +23,10 @@ enum ChatRoutes {
     static func chat(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.chat, .use, request, context)
         let body = try JSON.decode(ChatBody.self, from: request)
-        let message = body.message.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !message.isEmpty else { throw APIError.badRequest("Missing required field: message") }
-        guard message.count <= context.config.chatMaxMessageChars else {
-            throw APIError.badRequest("Invalid value for field: message (at most \(context.config.chatMaxMessageChars) characters)")
-        }
-        guard !body.assistantId.isEmpty else { throw APIError.badRequest("Missing required field: assistantId") }
-        guard let assistant = try context.resources.document(.assistant, orgId: principal.orgId, id: body.assistantId) else {
-            throw APIError.notFound("Assistant")
-        }
-        let config = try JSONValue.object(try Document(stored: assistant, localKeys: []).config).decode(AssistantConfig.self)
-        let now = context.now
-        let stamp = Timestamp.format(now)
-        let userMessage = ConversationMessage(role: .user, content: message, createdAt: stamp)
-
-        // The user's message is stored before any engine runs: whatever happens next, it is not lost.
-        var history: [ConversationMessage] = []
-        let conversation: ConversationRecord
-        if let previous = body.previousChatId, !previous.isEmpty {
-            guard let existing = try context.chats.conversation(orgId: principal.orgId, id: previous), existing.channel == "web" else {
-                throw APIError.notFound("Chat")
-            }
-            guard existing.assistantId == assistant.id else {
-                throw APIError.badRequest("Invalid value for field: previousChatId (a chat with another assistant)")
-            }
-            conversation = existing
-            history = try context.chats.messages(conversationId: existing.id)
-            try context.chats.appendMessages(
-                conversationId: existing.id, [userMessage], now: now, cost: nil, unanswered: 0, providerChatId: nil)
-        } else {
-            var opening: [ConversationMessage] = []
-            if config.firstMessageMode != .waitsForUser, let first = config.firstMessage, !first.isEmpty {
-                opening.append(ConversationMessage(role: .assistant, content: first, createdAt: stamp))
-            }
-            conversation = ConversationRecord(
-                id: context.ids.next("chat"), orgId: principal.orgId, assistantId: assistant.id, phoneNumberId: nil,
-                channel: "web", type: "webChat", status: "in-progress", endedReason: nil, startedAt: stamp, endedAt: nil,
-                lastActivityAt: stamp, durationSeconds: 0, sentiment: nil, resolution: nil, summary: nil,
-                successEvaluation: nil, transcript: nil, recordingUrl: nil, stereoRecordingUrl: nil, customerNumber: nil,
-                cost: nil, providerChatId: nil, unanswered: 0, createdAt: stamp, updatedAt: stamp)
-            history = opening
-            try context.chats.startConversation(conversation, messages: opening + [userMessage])
-        }
-
-        let knowledge: [KnowledgeEntry]
-        let coverage: Double
-        knowledge = try context.chats.searchKnowledge(assistantId: assistant.id, terms: KnowledgeRules.searchTerms(message), limit: 3)
-        coverage = knowledge.first.map { KnowledgeRules.coverage(of: message, by: $0) } ?? 0
-        let turn = ChatTurn(
-            assistant: assistant, config: config,
-            history: Array(history.filter { $0.role != .error }.suffix(context.config.chatHistoryMessages)),
-            message: message, knowledge: knowledge, coverage: coverage, previousProviderChatId: conversation.providerChatId)
-
-        let reply: EngineReply
-        do {
-            reply = try ChatEngine.reply(turn, context)
-        } catch {
-            // The failure is part of the conversation, visible to whoever reviews it, but only as a generic
-            // line with the request id: the upstream's own text (which may name accounts, hosts, quotas) goes
-            // to the server log only.
-            context.log.error("request \(request.requestId) chat \(conversation.id) assistant \(assistant.id): the assistant could not answer: \(error)")
-            try? context.chats.appendMessages(
-                conversationId: conversation.id,
-                [ConversationMessage(role: .error, content: Self.failureMessage(request), createdAt: Timestamp.format(context.now))],
-                now: context.now, cost: nil, unanswered: 1, providerChatId: nil)
-            // "Nothing was changed" would be wrong here: the user's message is saved. Logged above already.
-            switch error {
-            case is LLMError, is ProviderError, is HTTPClientError: throw APIError(502, Self.unavailableMessage)
-            default: throw error  // busy (503), or a bug (500)
-            }
-        }
-        // A greeting or a thank-you is never a knowledge gap, whatever the engine says.
-        let unanswered = reply.unanswered && !KnowledgeRules.isSmallTalk(message)
-        if unanswered {
-            _ = try context.chats.recordGap(
-                orgId: principal.orgId, assistantId: assistant.id, question: message,
-                normalized: KnowledgeRules.normalize(message), newId: context.ids.next("gap"), now: context.now)
-        }
-        let answeredAt = Timestamp.format(context.now)
-        try context.chats.appendMessages(
-            conversationId: conversation.id, [ConversationMessage(role: .assistant, content: reply.text, createdAt: answeredAt)],
-            now: context.now, cost: reply.cost, unanswered: unanswered ? 1 : 0, providerChatId: reply.providerChatId)
-        return try Response.json(ChatResponse(message: reply.text, chatId: conversation.id, cost: reply.cost, timestamp: answeredAt))
-    }
-
-    static let unavailableMessage = "The assistant's language model did not answer; your message was saved. Try again later."
-
-    /// What a failed turn shows in the conversation: never the upstream's text, which is logged instead.
-    static func failureMessage(_ request: Request) -> String {
-        "The assistant could not answer (request \(request.requestId)). Try again later."
+        let answer = try ChatService.turn(
+            orgId: principal.orgId, assistantId: body.assistantId, message: body.message,
+            previousChatId: body.previousChatId, requestId: request.requestId, context)
+        return try Response.json(ChatResponse(message: answer.message, chatId: answer.chatId, cost: answer.cost, timestamp: answer.timestamp))
     }
 
     /// Every field present, null when unknown (the contract lists them all as required).
