@@ -15,9 +15,21 @@ public enum ProviderError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// What the services need of a voice platform: a value that tests can swap for one in memory.
+public protocol VoicePlatformAPI: Sendable {
+    func create(_ collection: String, _ body: JSONValue) throws -> JSONValue
+    func update(_ collection: String, id: String, _ body: JSONValue) throws -> JSONValue
+    /// Deleting what is already gone counts as done.
+    func delete(_ collection: String, id: String) throws
+    /// Every object of a collection; `complete` is false when the list may lack objects that exist.
+    func listAll(_ collection: String) throws -> (items: [JSONValue], complete: Bool)
+    /// Calls created after a time, oldest first.
+    func listCalls(createdAfter: String, limit: Int) throws -> [JSONValue]
+}
+
 /// A Vapi-compatible REST API (`EDMO_PROVIDER=vapi`): `/assistant`, `/tool`, `/phone-number`, `/credential`,
 /// bearer-key auth. Nil in `AppContext` when `EDMO_PROVIDER=local`.
-public struct VoicePlatform: Sendable {
+public struct VoicePlatform: VoicePlatformAPI {
     public var baseURL: String
     var apiKey: String
     var http: HTTPClient
@@ -52,7 +64,11 @@ public struct VoicePlatform: Sendable {
     /// until a page brings nothing new (so a platform that pages by fewer than `limit` is read to its end
     /// too). A full page of objects already seen (more objects with one `createdAt` than a page holds) or
     /// objects without `createdAt` leave it `complete: false`: the list may then lack objects that exist.
-    public func listAll(_ collection: String, pageSize: Int = VoicePlatform.pageSize) throws -> (items: [JSONValue], complete: Bool) {
+    public func listAll(_ collection: String) throws -> (items: [JSONValue], complete: Bool) {
+        try listAll(collection, pageSize: Self.pageSize)
+    }
+
+    public func listAll(_ collection: String, pageSize: Int) throws -> (items: [JSONValue], complete: Bool) {
         var items: [JSONValue] = []
         var seen: Set<String> = []
         var longestPage = 0

@@ -12,7 +12,7 @@ public struct AppContext: Sendable {
     public var chats: any ChatStore
     public var analytics: any AnalyticsStore
     /// The voice platform when `EDMO_PROVIDER=vapi`; nil in local mode.
-    public var platform: VoicePlatform?
+    public var platform: (any VoicePlatformAPI)?
     /// Seals stored credentials; nil for commands started without EDMO_SECRET_KEY (migrate, users).
     public var secrets: SecretBox?
     /// Names this process in `provider_operations`, so a restart can tell its own leftovers.

@@ -75,7 +75,7 @@ public enum ChatEngine {
         return EngineReply(text: best.content, unanswered: false)
     }
 
-    public static func platformReply(_ turn: ChatTurn, _ platform: VoicePlatform, _ providerId: String) throws -> EngineReply {
+    public static func platformReply(_ turn: ChatTurn, _ platform: any VoicePlatformAPI, _ providerId: String) throws -> EngineReply {
         var body: [String: JSONValue] = ["assistantId": .string(providerId), "input": .string(turn.message)]
         if let previous = turn.previousProviderChatId { body["previousChatId"] = .string(previous) }
         let answer = try platform.create("chat", .object(body))

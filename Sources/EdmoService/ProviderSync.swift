@@ -120,7 +120,7 @@ public struct ProviderSync {
         }
     }
 
-    public func settle(_ op: ProviderOperation, _ platform: VoicePlatform) throws {
+    public func settle(_ op: ProviderOperation, _ platform: any VoicePlatformAPI) throws {
         let kind: DocumentKind? = op.kind == .assistant ? .assistant : op.kind == .tool ? .tool : nil
         let collection = op.kind == .assistant ? "assistant" : op.kind == .tool ? "tool" : "phone-number"
         switch op.action {

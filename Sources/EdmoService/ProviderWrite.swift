@@ -16,9 +16,9 @@ public struct ProviderWrite {
 
     public func run<Remote>(
         _ kind: ProviderOperation.Kind, _ action: ProviderOperation.Action, orgId: String, localId: String,
-        remote: (VoicePlatform) throws -> Remote,
+        remote: (any VoicePlatformAPI) throws -> Remote,
         local: (Remote?, _ operation: String?) throws -> Void,
-        compensate: (VoicePlatform, Remote) throws -> Void = { _, _ in }
+        compensate: (any VoicePlatformAPI, Remote) throws -> Void = { _, _ in }
     ) throws {
         guard let platform = context.platform else {
             try local(nil, nil)
