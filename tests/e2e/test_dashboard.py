@@ -1,10 +1,12 @@
 """The dashboard in a real browser (headless Debian chromium + chromedriver) against the real stack.
 
-Walks the app as a new user would: an EDITOR builds and tests an assistant, a VIEWER only reads.
+Walks the app as its users would, one story per test: an EDITOR builds and tests an assistant (each story
+in an organisation of its own, starting from what its fixtures made through the API), a VIEWER only reads.
 Every page is saved to docs/screenshots/NAME.png. Any SEVERE browser console entry fails the test,
 except the API's own 4xx answers that the UI handles and shows (wrong password, 401 before sign-in,
 a validation error): Chrome logs those as "Failed to load resource".
 """
+import itertools
 import json
 import os
 import re
@@ -130,20 +132,117 @@ def field(d, name, scope="#assistant-form"):
     return d.find_element(By.CSS_SELECTOR, f'{scope} [data-field="{name}"]')
 
 
-def test_editor_builds_an_assistant(users, driver):
-    d, base = driver, users.base
+# --- An EDITOR's stories. Each starts from an organisation of its own, so what it sees is only what its
+# fixtures made: no story depends on another having run first.
+
+ASSISTANT = {  # the Admissions helper as the "New assistant" form sends it (test_editor_creates_an_assistant_...)
+    "name": "Admissions helper", "firstMessage": "Hi! Ask me about admissions.", "firstMessageMode": "assistant-waits-for-user",
+    "maxDurationSeconds": 600, "endCallPhrases": ["goodbye", "bye for now"], "backgroundSound": "office", "recordingEnabled": True,
+    "model": {"provider": "openai", "model": "gpt-4o", "temperature": 0.4, "maxTokens": 512,
+              "messages": [{"role": "system", "content": "You are the admissions office's assistant."}]},
+    "voice": {"provider": "openai", "voiceId": "alloy"}, "transcriber": {"provider": "deepgram", "model": "nova-2"},
+}
+KNOWLEDGE = [  # the knowledge base as test_editor_adds_imports_and_edits_knowledge leaves it
+    {"title": "Application deadline", "content": "Applications close on March 15th.",
+     "questions": ["When do applications close?", "Last day to apply?"]},
+    {"title": "Campus tours", "content": "Tours run every Friday, at 10am."},
+    {"title": "Tuition fees", "content": "Tuition is 9000 euros per year."},
+    {"title": "Library hours", "content": "The library opens 8am to 10pm, Monday to Saturday."},
+]
+# One greeting, one known answer, one unknown question (a knowledge gap).
+CHAT_TURNS = ["Hello!", "When is the application deadline?", "Do you offer scholarships?"]
+TOOL = {"type": "apiRequest", "name": "crm_lookup", "method": "POST", "url": "https://crm.example.edu/lookup", "provider": "salesforce"}
+_orgs = itertools.count(1)
+
+
+class Editor:
+    """An EDITOR alone in a new organisation, with an API session to set up what a story starts from."""
+
+    def __init__(self, stack):
+        n = next(_orgs)
+        self.base = stack.base
+        self.org = f"Story {n}"
+        self.email = f"editor{n}@example.edu"
+        stack.add_user(self.email, "EDITOR", org=self.org)
+        self.http = stack.session(self.email, PASSWORD)
+
+    def api(self, method, path, body=None):
+        r = self.http.request(method, self.base + "/api" + path, json=body, timeout=30)
+        assert r.status_code in (200, 201), (method, path, r.status_code, r.text)
+        return r.json() if r.text else None
+
+
+@pytest.fixture
+def editor(users):
+    return Editor(users)
+
+
+@pytest.fixture
+def signed_in(editor, driver):
+    """The browser, signed in as `editor`, on the assistant list."""
+    sign_in(driver, editor.base, editor.email)
+    text_in(driver, "#user-role", "EDITOR")
+    visible(driver, "#view[data-view=assistants] .list > :not(.loading)")
+    return driver
+
+
+@pytest.fixture
+def assistant(editor):
+    return editor.api("POST", "/assistants", ASSISTANT)
+
+
+@pytest.fixture
+def knowledge(editor, assistant):
+    """`assistant`, with its knowledge base filled."""
+    for entry in KNOWLEDGE:
+        editor.api("POST", f"/assistants/{assistant['id']}/knowledge", entry)
+    return assistant
+
+
+@pytest.fixture
+def conversation(editor, knowledge):
+    """The chat of CHAT_TURNS with `knowledge`, ended: one web conversation in Analytics, one pending gap. Its id."""
+    chat_id = None
+    for question in CHAT_TURNS:
+        body = {"assistantId": knowledge["id"], "message": question}
+        if chat_id:
+            body["previousChatId"] = chat_id
+        chat_id = editor.api("POST", "/chat", body)["chatId"]
+    editor.api("POST", f"/chat/{chat_id}/end")
+    return chat_id
+
+
+@pytest.fixture
+def tool(editor):
+    return editor.api("POST", "/tools", TOOL)
+
+
+def test_editor_signs_in_to_an_empty_organisation_and_signs_out(editor, driver):
+    d, base = driver, editor.base
 
     # Sign-in page first: an unknown session lands there.
     d.get(base + "/")
     visible(d, "#login-form")
     assert d.find_element(By.CSS_SELECTOR, "label[for]").text
     shot(d, "login")
-    sign_in(d, base, EDITOR)
-    text_in(d, "#user-name", EDITOR)
+    sign_in(d, base, editor.email)
+    text_in(d, "#user-name", editor.email)
     text_in(d, "#user-role", "EDITOR")
-    text_in(d, "#user-org", "default")
+    text_in(d, "#user-org", editor.org)
     visible(d, "#view[data-view=assistants] .empty")
     shot(d, "assistants-empty")
+
+    # Sign out: back to the sign-in form, and the API session is gone.
+    go(d, base, "assistants")
+    clickable(d, "#sign-out").click()
+    shown = visible(d, "#login-form")
+    go(d, base, "tools")
+    wait(d).until(EC.staleness_of(shown))  # a new sign-in form, after #/tools got its 401
+    visible(d, "#login-form")
+
+
+def test_editor_creates_an_assistant_after_a_field_error_and_finds_it_in_the_list(editor, signed_in):
+    d, base = signed_in, editor.base
 
     # Create an assistant; a validation error is shown next to its field first.
     clickable(d, "#new-assistant").click()
@@ -180,6 +279,20 @@ def test_editor_builds_an_assistant(users, driver):
     assert field(d, "endCallPhrases").get_attribute("value") == "goodbye, bye for now"
     assert Select(field(d, "backgroundSound")).first_selected_option.get_attribute("value") == "office"
     assert field(d, "recordingEnabled").is_selected()
+
+    # The list shows it, and the search filters it.
+    go(d, base, "assistants")
+    visible(d, "#view[data-view=assistants] table")
+    fill(d.find_element(By.CSS_SELECTOR, "#assistant-search"), "nothing like this")
+    visible(d, "#view .empty")
+    fill(d.find_element(By.CSS_SELECTOR, "#assistant-search"), "admissions")
+    visible(d, f'tr[data-id="{assistant_id}"]')
+    shot(d, "assistants")
+
+
+def test_editor_adds_imports_and_edits_knowledge(editor, signed_in, assistant):
+    d, base = signed_in, editor.base
+    go(d, base, f"assistants/{assistant['id']}")
 
     # Knowledge: one entry by hand, two by CSV import.
     visible(d, "#knowledge-list .empty")
@@ -229,21 +342,17 @@ def test_editor_builds_an_assistant(users, driver):
     no_stray_values(d)
     shot(d, "assistant-detail")
 
-    # The list shows it, and the search filters it.
-    go(d, base, "assistants")
-    visible(d, "#view[data-view=assistants] table")
-    fill(d.find_element(By.CSS_SELECTOR, "#assistant-search"), "nothing like this")
-    visible(d, "#view .empty")
-    fill(d.find_element(By.CSS_SELECTOR, "#assistant-search"), "admissions")
-    visible(d, f'tr[data-id="{assistant_id}"]')
-    shot(d, "assistants")
+
+def test_editor_chats_with_the_assistant_and_ends_the_conversation(editor, signed_in, knowledge):
+    d, base = signed_in, editor.base
+    assistant_id = knowledge["id"]
 
     # Chat three turns: one greeting, one known answer, one unknown question (a gap).
     go(d, base, f"chat?assistantId={assistant_id}")
     box = visible(d, "#chat-message")
     assert Select(d.find_element(By.CSS_SELECTOR, "#chat-assistant")).first_selected_option.get_attribute("value") == assistant_id
     chat_ids = []
-    for turn, question in enumerate(["Hello!", "When is the application deadline?", "Do you offer scholarships?"], 1):
+    for turn, question in enumerate(CHAT_TURNS, 1):
         fill(box, question)
         box.send_keys(Keys.ENTER)
         wait(d).until(lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "#chat-log .bubble.assistant:not(.typing)")) == turn)
@@ -257,6 +366,10 @@ def test_editor_builds_an_assistant(users, driver):
     clickable(d, "#chat-end").click()
     text_in(d, "section.chat .message", "Conversation ended")
 
+
+def test_editor_answers_the_question_the_assistant_could_not(editor, signed_in, conversation):
+    d, base = signed_in, editor.base
+
     # The unknown question is a pending gap: answer it.
     go(d, base, "gaps")
     gap = visible(d, "#gap-list li.gap")
@@ -267,7 +380,11 @@ def test_editor_builds_an_assistant(users, driver):
     text_in(d, "#view .message", "Resolved")
     visible(d, "#gap-list .empty")
 
-    # A tool (apiRequest), after the form refuses a function tool without a name.
+
+def test_editor_adds_an_api_request_tool(editor, signed_in):
+    d, base = signed_in, editor.base
+
+    # A tool (apiRequest).
     go(d, base, "tools")
     visible(d, "#tool-list .empty")
     Select(d.find_element(By.CSS_SELECTOR, "#tool-type")).select_by_value("apiRequest")
@@ -280,9 +397,15 @@ def test_editor_builds_an_assistant(users, driver):
     text_in(d, "#view .message", "Tool created")
     shot(d, "tools")
 
+
+def test_editor_edits_a_tool_in_the_form_of_its_type(editor, signed_in, tool):
+    d, base = signed_in, editor.base
+    go(d, base, "tools")
+
     # Edit it: the form of its type, prefilled; the label is cleared, method and URL change.
     tool_row = visible(d, "#tool-list tbody tr")
     tool_id = tool_row.get_attribute("data-id")
+    assert tool_id == tool["id"]
     tool_row.find_element(By.LINK_TEXT, "Edit").click()
     visible(d, "#tool-form[data-mode=edit]")
     assert f"#/tools/{tool_id}" in d.current_url
@@ -301,7 +424,12 @@ def test_editor_builds_an_assistant(users, driver):
     row = visible(d, f'#tool-list tr[data-id="{tool_id}"]')
     assert "GET https://crm.example.edu/v2/lookup" in row.text and "salesforce" not in row.text, row.text
 
-    # A Twilio number, then attach it to the assistant from the list.
+
+def test_editor_adds_renames_and_attaches_a_phone_number(editor, signed_in, assistant):
+    d, base = signed_in, editor.base
+    assistant_id = assistant["id"]
+
+    # A Twilio number (local mode cannot buy one), then attach it to the assistant from the list.
     go(d, base, "phone-numbers")
     visible(d, "#phone-list .empty")
     Select(d.find_element(By.CSS_SELECTOR, "#phone-provider")).select_by_value("edmo")
@@ -336,6 +464,10 @@ def test_editor_builds_an_assistant(users, driver):
     text_in(d, "#phone-list .phone-name", "Admissions main line")
     shot(d, "phone-numbers")
 
+
+def test_analytics_keeps_its_filters_in_the_url_and_opens_a_conversation(editor, signed_in, conversation):
+    d, base = signed_in, editor.base
+
     # Analytics, with a filter in the URL: the ended chat counts as one web conversation.
     go(d, base, "analytics?timeRangeDays=7&channel=web")
     text_in(d, '#analytics-summary [data-stat=total] .stat-value', "1")
@@ -354,12 +486,44 @@ def test_editor_builds_an_assistant(users, driver):
     text_in(d, "#conversation-summary", "Chat of")
     shot(d, "analytics-conversation")
 
-    # Sign out: back to the sign-in form, and the API session is gone.
-    go(d, base, "assistants")
-    clickable(d, "#sign-out").click()
-    visible(d, "#login-form")
-    go(d, base, "tools")
-    visible(d, "#login-form")
+
+# Holds the answers to one API path (window.__slowPath, e.g. "/api/tools/ID", query string aside) until
+# window.__release(): the page sees a slow server on that path only.
+HOLD_ONE_PATH = """
+  window.__held = [];
+  window.__slowPath = null;
+  const orig = window.fetch;
+  window.fetch = (url, init) => {
+    const answer = orig(url, init);
+    if (String(url).split('?')[0] !== window.__slowPath) return answer;
+    return new Promise((resolve) => window.__held.push(() => resolve(answer)));
+  };
+  window.__release = () => { window.__held.splice(0).forEach((go) => go()); };"""
+
+
+def test_a_slow_answer_does_not_overwrite_the_view_the_user_moved_to(editor, signed_in, knowledge, conversation, tool):
+    d = signed_in
+    a, t, c = knowledge["id"], tool["id"], conversation
+    d.execute_script(HOLD_ONE_PATH)
+    overwritten = []
+    # Each view, with the API answer it waits for held back; the user goes to Tools meanwhile.
+    for route, slow_path in ((f"assistants/{a}", f"/api/assistants/{a}"), (f"tools/{t}", f"/api/tools/{t}"),
+                             ("chat", "/api/assistants"), ("phone-numbers", "/api/phone-numbers"),
+                             ("gaps", "/api/knowledge-gaps"), ("analytics", "/api/analytics"),
+                             (f"analytics/conversations/{c}", f"/api/analytics/{c}"), ("assistants", "/api/assistants")):
+        d.execute_script("window.__slowPath = arguments[0]; location.hash = arguments[1];", slow_path, f"#/{route}")
+        wait(d).until(lambda drv: drv.execute_script("return window.__held.length") == 1, f"#/{route} asks {slow_path}")
+        d.find_element(By.CSS_SELECTOR, '#nav a[data-nav="tools"]').click()
+        visible(d, f'#view[data-view=tools] #tool-list tr[data-id="{t}"]')
+        assert d.execute_script("return window.__held.length") == 1, f"#/{route}: its answer came before Tools was shown"
+        tools_page = d.execute_script("return document.getElementById('view').innerHTML")
+        d.execute_script("window.__release()")
+        idle(d)
+        shown = d.execute_script("return document.getElementById('view').innerHTML")
+        headings = [h.text for h in d.find_elements(By.CSS_SELECTOR, "#view h1")]
+        if shown != tools_page or headings != ["Tools"] or not d.current_url.endswith("#/tools"):
+            overwritten.append((route, d.current_url, headings, d.find_element(By.ID, "view").text[:300]))
+    assert not overwritten, f"late answers changed the Tools page: {overwritten}"
 
 
 def test_viewer_reads_only_and_wrong_password_is_explained(users, driver):
@@ -376,8 +540,11 @@ def test_viewer_reads_only_and_wrong_password_is_explained(users, driver):
     text_in(d, "#login-form .message.error", "Invalid email or password")
     shot(d, "login-error")
 
-    # Remembers where the user was going.
+    # Remembers where the user was going. (The form already shown is replaced once #/tools gets its 401:
+    # wait for that, or the typing goes into the old form.)
+    shown = d.find_element(By.CSS_SELECTOR, "#login-form")
     go(d, base, "tools")
+    wait(d).until(EC.staleness_of(shown))
     visible(d, "#login-form")
     fill(d.find_element(By.CSS_SELECTOR, "#login-form input[name=email]"), VIEWER)
     fill(d.find_element(By.CSS_SELECTOR, "#login-form input[name=password]"), PASSWORD)
@@ -409,9 +576,9 @@ def test_viewer_reads_only_and_wrong_password_is_explained(users, driver):
         no_write_controls()
 
 
-def test_narrow_layout_and_static_headers(users, driver):
+def test_narrow_layout_and_static_headers(editor, assistant, driver):
     import requests
-    d, base = driver, users.base
+    d, base = driver, editor.base
     r = requests.get(base + "/", timeout=5)
     assert r.headers["Cache-Control"] == "no-cache" and "Content-Security-Policy" in r.headers
     r = requests.get(base + "/js/app.js?v=1", timeout=5)
@@ -421,7 +588,7 @@ def test_narrow_layout_and_static_headers(users, driver):
     assert requests.get(base + "/js/missing.js", timeout=5).status_code == 404
 
     d.set_window_size(390, 844)
-    sign_in(d, base, EDITOR)
+    sign_in(d, base, editor.email)  # with an assistant, so that the chat page has its form
     visible(d, "#view[data-view=assistants]")
     width = d.execute_script("return document.documentElement.scrollWidth")
     assert width <= 390, width

@@ -1,6 +1,6 @@
 // Analytics: summary, charts, conversations (filters live in the hash query), conversation detail.
 import { api, apiList } from './api.js';
-import { h, field, loadingRow, emptyState, pager, fmtDate } from './ui.js';
+import { h, field, loadingRow, emptyState, pager, fmtDate, isCurrent } from './ui.js';
 
 const PAGE = 25;
 const FILTERS = {
@@ -29,7 +29,7 @@ function toHash(filters, offset) {
   return `#/analytics?${q}`;
 }
 
-export async function renderDashboard(view, params, query) {
+export async function renderDashboard(view, params, query, seq) {
   charts.forEach((c) => c.destroy());
   charts = [];
   const filters = currentFilters(query);
@@ -42,6 +42,7 @@ export async function renderDashboard(view, params, query) {
     apiList('/assistants', { limit: 1000 }).catch(() => ({ items: [] })),
     apiList('/phone-numbers', { limit: 1000 }).catch(() => ({ items: [] })),
   ]);
+  if (!isCurrent(seq)) return;
   const opts = {
     ...FILTERS,
     assistantId: [['', 'All assistants'], ...assistants.items.map((a) => [a.id, a.name || a.id])],
@@ -58,6 +59,7 @@ export async function renderDashboard(view, params, query) {
   }
 
   const data = await api('/analytics', { query: { ...filters, limit: PAGE, offset } });
+  if (!isCurrent(seq)) return;
   const s = data.summary;
   body.replaceChildren();
   const stat = (label, value, id) => h('div.stat', { 'data-stat': id }, h('span.stat-value', String(value)), h('span.stat-label', label));
@@ -110,10 +112,11 @@ export async function renderDashboard(view, params, query) {
   table.append(pager(total, offset, PAGE, (o) => { location.hash = toHash(filters, o); }));
 }
 
-export async function renderConversation(view, id, query) {
+export async function renderConversation(view, id, query, seq) {
   const back = query.get('back') || '#/analytics';
   view.append(h('a.back', { href: back.startsWith('#/analytics') ? back : '#/analytics' }, '← Back to analytics'), loadingRow());
   const c = await api(`/analytics/${encodeURIComponent(id)}`);
+  if (!isCurrent(seq)) return;
   view.querySelector('.loading')?.remove();
   const dl = h('dl.details');
   const row = (k, v) => { if (v !== null && v !== undefined && v !== '') dl.append(h('dt', k), h('dd', String(v))); };

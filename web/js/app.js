@@ -1,6 +1,6 @@
 // Entry point: session bootstrap, header and hash router.
 import { api } from './api.js';
-import { session, can } from './ui.js';
+import { session, can, startNavigation, isCurrent } from './ui.js';
 import * as login from './login.js';
 import * as assistants from './assistants.js';
 import * as chat from './chat.js';
@@ -12,20 +12,21 @@ import * as analytics from './analytics.js';
 const routes = [
   [/^login$/, login.render, 'login'],
   [/^assistants$/, assistants.renderList, 'assistants'],
-  [/^assistants\/new$/, (v, p, q) => assistants.renderDetail(v, null, q), 'assistants'],
-  [/^assistants\/([^/]+)$/, (v, p, q) => assistants.renderDetail(v, p[0], q), 'assistants'],
+  [/^assistants\/new$/, (v, p, q, seq) => assistants.renderDetail(v, null, q, seq), 'assistants'],
+  [/^assistants\/([^/]+)$/, (v, p, q, seq) => assistants.renderDetail(v, p[0], q, seq), 'assistants'],
   [/^chat$/, chat.render, 'chat'],
   [/^gaps$/, gaps.render, 'gaps'],
   [/^tools$/, tools.render, 'tools'],
-  [/^tools\/([^/]+)$/, (v, p) => tools.renderEdit(v, p[0]), 'tools'],
+  [/^tools\/([^/]+)$/, (v, p, q, seq) => tools.renderEdit(v, p[0], q, seq), 'tools'],
   [/^phone-numbers$/, phones.render, 'phone-numbers'],
   [/^analytics$/, analytics.renderDashboard, 'analytics'],
-  [/^analytics\/conversations\/([^/]+)$/, (v, p, q) => analytics.renderConversation(v, p[0], q), 'analytics'],
+  [/^analytics\/conversations\/([^/]+)$/, (v, p, q, seq) => analytics.renderConversation(v, p[0], q, seq), 'analytics'],
 ];
 
 // app.js is the only entry point and must not be imported by other modules (it would be
 // loaded a second time under its URL without ?v=1, with a second router).
-let renderSeq = 0;
+// Every view gets the navigation's seq and, after each await, returns at once when !isCurrent(seq)
+// (ui.js): a slow answer must not land on the page the user has moved to since.
 
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, '');
@@ -51,7 +52,7 @@ function renderHeader() {
 }
 
 async function route() {
-  const seq = ++renderSeq;
+  const seq = startNavigation();
   const { path, query } = parseHash();
   const view = document.getElementById('view');
   if (!session.user && path !== 'login') {
@@ -63,7 +64,7 @@ async function route() {
       }
       return; // api.js sent a 401 to #/login
     }
-    if (seq !== renderSeq) return;
+    if (!isCurrent(seq)) return;
   }
   if (path === '' || (session.user && path === 'login')) {
     location.replace('#/assistants');
@@ -85,7 +86,7 @@ async function route() {
     await match[1](view, match[0].slice(1), query, seq);
   } catch (e) {
     if (e.status === 401) return;
-    if (seq === renderSeq) {
+    if (isCurrent(seq)) {
       const p = document.createElement('p');
       p.className = 'message error';
       p.setAttribute('role', 'alert');

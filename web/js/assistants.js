@@ -1,13 +1,13 @@
 // Assistants: list (search + paging), create/edit form, knowledge base.
 import { api, apiList } from './api.js';
-import { h, field, can, messageBox, showMessage, showFormError, clearFormErrors, loadingRow, emptyState, confirmDialog, pager, fmtDate, takeFlash } from './ui.js';
+import { h, field, can, messageBox, showMessage, showFormError, clearFormErrors, loadingRow, emptyState, confirmDialog, pager, fmtDate, takeFlash, isCurrent } from './ui.js';
 
 const PAGE = 20;
 const FIRST_MESSAGE_MODES = ['assistant-speaks-first', 'assistant-waits-for-user', 'assistant-speaks-first-with-model-generated-message'];
 const VOICES = ['11labs', 'azure', 'cartesia', 'deepgram', 'playht', 'openai', 'edmo'];
 const TRANSCRIBERS = ['deepgram', 'assemblyai', 'whisper'];
 
-export async function renderList(view, params, query) {
+export async function renderList(view, params, query, seq) {
   const offset = Math.max(0, Number(query.get('offset')) || 0);
   const writable = can('agents', 'write');
   const search = h('input', { type: 'search', id: 'assistant-search', placeholder: 'Filter this page by name' });
@@ -19,6 +19,7 @@ export async function renderList(view, params, query) {
     h('div.field.inline', h('label', { for: 'assistant-search' }, 'Search'), search),
     list);
   const { items, total } = await apiList('/assistants', { limit: PAGE, offset });
+  if (!isCurrent(seq)) return;
   const draw = () => {
     const q = search.value.trim().toLowerCase();
     const shown = items.filter((a) => !q || (a.name || '').toLowerCase().includes(q) || a.id.toLowerCase().includes(q));
@@ -113,17 +114,18 @@ function readForm(form, existing) {
   return body;
 }
 
-export async function renderDetail(view, id, query) {
+export async function renderDetail(view, id, query, seq) {
   const writable = can('agents', 'write');
   view.append(loadingRow());
   const a = id ? await api(`/assistants/${encodeURIComponent(id)}`) : null;
+  if (!isCurrent(seq)) return;
   view.replaceChildren();
   const msg = messageBox();
   const form = h('form.card.assistant-form', { id: 'assistant-form', novalidate: true }, msg, formFields(a));
   if (writable) {
     form.append(h('div.actions',
       h('button', { type: 'submit', id: 'save-assistant' }, id ? 'Save changes' : 'Create assistant'),
-      id && h('button.danger', { type: 'button', id: 'delete-assistant', onclick: () => remove(a) }, 'Delete assistant')));
+      id && h('button.danger', { type: 'button', id: 'delete-assistant', onclick: () => remove(a, seq) }, 'Delete assistant')));
   }
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -138,6 +140,7 @@ export async function renderDetail(view, id, query) {
         showMessage(msg, 'Saved.', 'success');
       } else {
         const created = await api('/assistants', { method: 'POST', body });
+        if (!isCurrent(seq)) return;
         sessionStorage.setItem('edmo.flash', 'Assistant created.');
         location.hash = `#/assistants/${encodeURIComponent(created.id)}`;
       }
@@ -154,16 +157,17 @@ export async function renderDetail(view, id, query) {
       id && can('chat', 'use') && h('a.button.secondary', { href: `#/chat?assistantId=${encodeURIComponent(id)}` }, 'Chat with it')));
   if (id) view.append(h('p.meta', `ID: ${a.id}`));
   view.append(form);
-  if (id) view.append(knowledgeSection(a.id));
+  if (id) view.append(knowledgeSection(a.id, seq));
 }
 
-async function remove(a) {
+async function remove(a, seq) {
   if (!(await confirmDialog(`Delete the assistant "${a.name || a.id}"? Phone numbers using it are detached.`))) return;
   await api(`/assistants/${encodeURIComponent(a.id)}`, { method: 'DELETE' });
+  if (!isCurrent(seq)) return;
   location.hash = '#/assistants';
 }
 
-function knowledgeSection(assistantId) {
+function knowledgeSection(assistantId, seq) {
   const writable = can('agents', 'write');
   const base = `/assistants/${encodeURIComponent(assistantId)}/knowledge`;
   const list = h('div.list', { id: 'knowledge-list' }, loadingRow());
@@ -176,6 +180,7 @@ function knowledgeSection(assistantId) {
   async function load() {
     list.replaceChildren(loadingRow());
     const { items, total } = await apiList(base, { limit: PAGE_K, offset });
+    if (!isCurrent(seq)) return;
     list.replaceChildren();
     if (!items.length) list.append(emptyState('No knowledge entries yet.'));
     else list.append(h('ul.entries', items.map((k) => entryItem(k))));

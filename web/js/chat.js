@@ -1,8 +1,8 @@
 // Chat panel: pick an assistant, talk to it; chatId is sent back as previousChatId.
 import { api, apiList } from './api.js';
-import { h, field, can, messageBox, showMessage, loadingRow, emptyState } from './ui.js';
+import { h, field, can, messageBox, showMessage, loadingRow, emptyState, isCurrent } from './ui.js';
 
-export async function render(view, params, query) {
+export async function render(view, params, query, seq) {
   view.append(h('h1', 'Chat'));
   if (!can('chat', 'use')) {
     view.append(emptyState('Your role cannot use the chat.'));
@@ -11,6 +11,7 @@ export async function render(view, params, query) {
   const loading = loadingRow();
   view.append(loading);
   const { items } = await apiList('/assistants', { limit: 1000 });
+  if (!isCurrent(seq)) return;
   loading.remove();
   if (!items.length) {
     view.append(emptyState('No assistants yet. Create one first.'));

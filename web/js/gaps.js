@@ -1,10 +1,10 @@
 // Knowledge gaps: pending questions, highest priority first, each answerable.
 import { api, apiList } from './api.js';
-import { h, can, messageBox, showMessage, loadingRow, emptyState, fmtDate } from './ui.js';
+import { h, can, messageBox, showMessage, loadingRow, emptyState, fmtDate, isCurrent } from './ui.js';
 
 const RANK = { high: 0, medium: 1, low: 2 };
 
-export async function render(view) {
+export async function render(view, params, query, seq) {
   const msg = messageBox();
   const list = h('div.list', { id: 'gap-list' }, loadingRow());
   view.append(h('h1', 'Knowledge gaps'), h('p.meta', 'Questions the assistants could not answer. An answer becomes a knowledge entry.'), msg, list);
@@ -12,6 +12,7 @@ export async function render(view) {
     apiList('/knowledge-gaps', { status: 'pending', limit: 1000 }),
     apiList('/assistants', { limit: 1000 }).catch(() => ({ items: [] })),
   ]);
+  if (!isCurrent(seq)) return;
   const names = Object.fromEntries(assistants.items.map((a) => [a.id, a.name || a.id]));
   items.sort((a, b) => (RANK[a.priority] - RANK[b.priority]) || (b.occurrences - a.occurrences));
   list.replaceChildren();

@@ -1,10 +1,10 @@
 // Phone numbers: list, import twilio/vonage (edmo needs a voice platform), rename, attach/detach, release.
 import { api, apiList } from './api.js';
-import { h, field, can, messageBox, showMessage, showFormError, clearFormErrors, showVariant, loadingRow, emptyState, confirmDialog, pager, reload, takeFlash } from './ui.js';
+import { h, field, can, messageBox, showMessage, showFormError, clearFormErrors, showVariant, loadingRow, emptyState, confirmDialog, pager, reload, takeFlash, isCurrent } from './ui.js';
 
 const PAGE = 50;
 
-export async function render(view, params, query) {
+export async function render(view, params, query, seq) {
   const offset = Math.max(0, Number(query.get('offset')) || 0);
   const writable = can('phoneNumbers', 'write');
   const msg = messageBox();
@@ -15,9 +15,10 @@ export async function render(view, params, query) {
     apiList('/phone-numbers', { limit: PAGE, offset }),
     apiList('/assistants', { limit: 1000 }).catch(() => ({ items: [] })),
   ]);
+  if (!isCurrent(seq)) return;
   const options = [['', '(no assistant)'], ...assistants.items.map((a) => [a.id, a.name || a.id])];
   const names = Object.fromEntries(assistants.items.map((a) => [a.id, a.name || a.id]));
-  if (writable) view.append(createForm(msg, options));
+  if (writable) view.append(createForm(msg, options, seq));
   view.append(list);
   list.replaceChildren();
   if (!items.length) list.append(emptyState('No phone numbers yet.'));
@@ -31,7 +32,7 @@ export async function render(view, params, query) {
       h('td', writable ? attachControl(p, options, msg) : (p.assistantId ? (names[p.assistantId] || p.assistantId) : '—')),
       writable && h('td', h('button.danger.small', { type: 'button', 'aria-label': `Release ${p.number}`, onclick: async () => {
         if (!(await confirmDialog(`Release the number ${p.number}?`, 'Release'))) return;
-        try { await api(`/phone-numbers/${encodeURIComponent(p.id)}`, { method: 'DELETE' }); reload('Number released.'); }
+        try { await api(`/phone-numbers/${encodeURIComponent(p.id)}`, { method: 'DELETE' }); if (isCurrent(seq)) reload('Number released.'); }
         catch (e) { showMessage(msg, e.message, 'error'); }
       } }, 'Release')))))));
   list.append(pager(total, offset, PAGE, (o) => { location.hash = `#/phone-numbers?offset=${o}`; }));
@@ -89,7 +90,7 @@ function attachControl(p, options, msg) {
   return h('span', h('label.sr-only', { for: id }, `Assistant for ${p.number}`), sel);
 }
 
-function createForm(msg, options) {
+function createForm(msg, options, seq) {
   const f = (label, kind, name, attrs = {}, opts) => field(label, kind, { name, 'data-field': name, ...attrs }, opts);
   const secret = { type: 'password', autocomplete: 'new-password' };
   const groups = {
@@ -125,6 +126,7 @@ function createForm(msg, options) {
     if (asst) body.assistantId = asst;
     try {
       await api('/phone-numbers', { method: 'POST', body });
+      if (!isCurrent(seq)) return;
       reload('Phone number added.');
     } catch (e) {
       showFormError(form, e, msg);

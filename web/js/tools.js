@@ -1,6 +1,6 @@
 // Tools: list, create and edit (function / apiRequest / mcp), delete.
 import { api, apiList } from './api.js';
-import { h, field, can, messageBox, showMessage, showFormError, clearFormErrors, showVariant, loadingRow, emptyState, confirmDialog, pager, fmtDate, reload, takeFlash } from './ui.js';
+import { h, field, can, messageBox, showMessage, showFormError, clearFormErrors, showVariant, loadingRow, emptyState, confirmDialog, pager, fmtDate, reload, takeFlash, isCurrent } from './ui.js';
 
 const PAGE = 50;
 
@@ -8,16 +8,17 @@ function toolName(t) {
   return t.function?.name || t.name || t.server?.url || t.url || t.id;
 }
 
-export async function render(view, params, query) {
+export async function render(view, params, query, seq) {
   const offset = Math.max(0, Number(query.get('offset')) || 0);
   const writable = can('integrations', 'write');
   const msg = messageBox();
   const list = h('div.list', { id: 'tool-list' }, loadingRow());
   takeFlash(msg);
   view.append(h('h1', 'Tools'), msg);
-  if (writable) view.append(toolForm(msg, null));
+  if (writable) view.append(toolForm(msg, null, seq));
   view.append(list);
   const { items, total } = await apiList('/tools', { limit: PAGE, offset });
+  if (!isCurrent(seq)) return;
   list.replaceChildren();
   if (!items.length) list.append(emptyState('No tools yet.'));
   else list.append(h('table.data',
@@ -31,22 +32,23 @@ export async function render(view, params, query) {
       h('td', fmtDate(t.createdAt)),
       writable && h('td.row-actions', h('a.button.secondary.small', { href: `#/tools/${encodeURIComponent(t.id)}`, 'aria-label': `Edit tool ${toolName(t)}` }, 'Edit'), ' ', h('button.danger.small', { type: 'button', 'aria-label': `Delete tool ${toolName(t)}`, onclick: async () => {
         if (!(await confirmDialog(`Delete the tool "${toolName(t)}"?`))) return;
-        try { await api(`/tools/${encodeURIComponent(t.id)}`, { method: 'DELETE' }); reload('Tool deleted.'); }
+        try { await api(`/tools/${encodeURIComponent(t.id)}`, { method: 'DELETE' }); if (isCurrent(seq)) reload('Tool deleted.'); }
         catch (e) { showMessage(msg, e.message, 'error'); }
       } }, 'Delete')))))));
   list.append(pager(total, offset, PAGE, (o) => { location.hash = `#/tools?offset=${o}`; }));
 }
 
 /** The edit page of one tool: the create form of its type, prefilled, sent as a JSON merge patch. */
-export async function renderEdit(view, id) {
+export async function renderEdit(view, id, query, seq) {
   const writable = can('integrations', 'write');
   view.append(h('a.back', { href: '#/tools' }, '← Back to tools'), loadingRow());
   const t = await api(`/tools/${encodeURIComponent(id)}`);
+  if (!isCurrent(seq)) return;
   view.querySelector('.loading')?.remove();
   const msg = messageBox();
   takeFlash(msg);
   view.append(h('h1', `Tool ${toolName(t)}`), h('p.meta', `ID: ${t.id} · ${t.type}`), msg);
-  if (writable) view.append(toolForm(msg, t));
+  if (writable) view.append(toolForm(msg, t, seq));
   else view.append(h('pre.card.tool-json', JSON.stringify(t, null, 2)));
 }
 
@@ -69,7 +71,7 @@ export function mergePatch(a, b) {
 const SERVER_FIELDS = ['id', 'orgId', 'createdAt', 'updatedAt', 'providerId'];
 
 /** Create form (existing null) or edit form (existing: the tool, its type fixed). */
-function toolForm(msg, existing) {
+function toolForm(msg, existing, seq) {
   const f = (label, kind, name, attrs = {}, options) => field(label, kind, { name, 'data-field': name, ...attrs }, options);
   const e = existing || {};
   const fn = e.function || {};
@@ -142,10 +144,12 @@ function toolForm(msg, existing) {
     try {
       if (existing) {
         await api(`/tools/${encodeURIComponent(existing.id)}`, { method: 'PATCH', body });
+        if (!isCurrent(seq)) return;
         sessionStorage.setItem('edmo.flash', 'Tool saved.');
         location.hash = '#/tools';
       } else {
         await api('/tools', { method: 'POST', body });
+        if (!isCurrent(seq)) return;
         reload('Tool created.');
       }
     } catch (err) {

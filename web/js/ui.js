@@ -2,6 +2,18 @@
 
 export const session = { user: null };
 
+let navigation = 0;
+/** Starts a navigation (the router calls it once per route change); returns its number. */
+export function startNavigation() {
+  return ++navigation;
+}
+/** Whether navigation `seq` is still the one on screen. A view checks it after each await of its rendering,
+ *  and its handlers before they navigate (reload, location.hash), and stops when it is not: the user has
+ *  moved on, and a late answer must not land on the page shown now. */
+export function isCurrent(seq) {
+  return seq === navigation;
+}
+
 /** Whether the signed-in user has `perm` (e.g. "write") on `area` (e.g. "agents"). */
 export function can(area, perm) {
   const perms = session.user && session.user.permissions;
