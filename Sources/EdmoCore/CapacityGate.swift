@@ -48,10 +48,12 @@ public final class CapacityGate: Sendable {
 
     /// Runs `body` holding one slot; throws `ServerBusyError` when none is free and the queue is full, or
     /// none frees up within `waitSeconds`.
-    public func run<T>(_ body: () throws -> T) throws -> T {
+    /// `queueLimited: false` is for callers that cannot flood (an admin's authenticated work): they wait
+    /// up to `waitSeconds` however long the queue is, and do not count in it.
+    public func run<T>(queueLimited: Bool = true, _ body: () throws -> T) throws -> T {
         if slots.wait(timeout: .now()) != .success {
-            let queued = waiting.wrappingAdd(1, ordering: .relaxed).newValue
-            defer { waiting.wrappingSubtract(1, ordering: .relaxed) }
+            let queued = queueLimited ? waiting.wrappingAdd(1, ordering: .relaxed).newValue : 0
+            defer { if queueLimited { waiting.wrappingSubtract(1, ordering: .relaxed) } }
             guard queued <= maxWaiting, slots.wait(timeout: .now() + waitSeconds) == .success else {
                 throw ServerBusyError(resource: resource, waited: queued <= maxWaiting ? waitSeconds : 0)
             }

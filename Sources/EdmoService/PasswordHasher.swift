@@ -30,8 +30,10 @@ public final class PasswordHasher: Sendable {
             opsLimit: UInt64(crypto_pwhash_OPSLIMIT_MIN), memLimit: Int(crypto_pwhash_MEMLIMIT_MIN))
     }
 
+    /// New passwords come from signed-in users (an admin creating users, a password change), who cannot
+    /// flood: they wait for a slot without the queue limit that sheds login floods.
     public func hash(_ password: String) throws -> String {
-        try gate.run {
+        try gate.run(queueLimited: false) {
             var out = [CChar](repeating: 0, count: Int(crypto_pwhash_STRBYTES))
             let rc = password.withCString { chars in
                 crypto_pwhash_str(&out, chars, UInt64(password.utf8.count), opsLimit, memLimit)
