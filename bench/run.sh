@@ -6,6 +6,7 @@
 #
 # Usage: bench/run.sh EDMO_BIN                 throughput table + target line, ..., contention rows
 #        bench/run.sh EDMO_BIN --starvation    load at -c128/-c256, then time one request
+#        bench/run.sh EDMO_BIN --reads         the baselines and the read rows only (to compare two builds)
 #        bench/run.sh EDMO_BIN --contention    only the contention rows: GET /api/assistants without and
 #                                              with a bad-login flood and slow model calls behind it
 #
@@ -31,14 +32,15 @@ set -euo pipefail
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-[ $# -ge 1 ] || { echo "usage: $0 EDMO_BIN [--starvation|--contention]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 EDMO_BIN [--starvation|--contention|--reads]" >&2; exit 2; }
 edmo_arg=$1
 mode=table
 case ${2:-} in
     '') ;;
     --starvation) mode=starvation ;;
     --contention) mode=contention ;;
-    *) echo "usage: $0 EDMO_BIN [--starvation|--contention]" >&2; exit 2 ;;
+    --reads) mode=reads ;;
+    *) echo "usage: $0 EDMO_BIN [--starvation|--contention|--reads]" >&2; exit 2 ;;
 esac
 
 repo=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd -P)
@@ -413,6 +415,11 @@ measure numbers      /api/phone-numbers "$auth"
 measure users        /api/users "$auth"
 measure gaps         /api/knowledge-gaps "$auth"
 measure knowledge    "/api/assistants/$assistant_id/knowledge" "$auth"
+# --reads: the baselines and the read rows only (about two minutes), for comparing two builds.
+if [ "$mode" = reads ]; then
+    print_table
+    exit 0
+fi
 
 # measure_write NAME METHOD PATH BODY: the same for a write (%N in BODY is unique per request).
 measure_write() {
