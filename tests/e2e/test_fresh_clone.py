@@ -1,5 +1,5 @@
 """A fresh clone is self-contained: `make spec`, `make run` and the plans of `make test` / `make bench` need
-nothing outside the repository (no ../shared, no /work).
+nothing outside the repository (no path that leaves the clone).
 
 The repository is cloned with `git clone` into a temp directory that has nothing else beside it, so this tests
 the COMMITTED files (HEAD), not the working tree. Before committing, FRESH_CLONE_FROM_WORKTREE=1 clones a
@@ -151,7 +151,6 @@ def test_fresh_clone_runs_and_tests_with_nothing_beside_it():
         for target in ("test", "bench"):
             r = subprocess.run(["make", "-n", target], cwd=clone, env=env, capture_output=True, text=True, timeout=30)
             assert r.returncode == 0, r.stderr
-            assert "/work/shared" not in r.stdout
             assert not outside_paths(r.stdout, clone), (target, outside_paths(r.stdout, clone), r.stdout)
     finally:
         if proc is not None and proc.poll() is None:
