@@ -15,17 +15,22 @@ import Foundation
 /// No worker ever sleeps: a throttled login is a 429 at once.
 public struct LoginThrottle {
     public let context: AppContext
-    public let email: String
-    public let address: String
+    /// The counters' keys, hashed once per login.
+    let pairKey, accountKey, addressKey, knownAddressKey: String
+    let networkKey: String?
 
-    public var window: TimeInterval { TimeInterval(context.config.loginLockoutSeconds) }
+    public init(context: AppContext, email: String, address: String) {
+        self.context = context
+        let network = Self.ipv6Network(address)
+        pairKey = Tokens.sha256Hex("pair\n\(email)\n\(address)")
+        accountKey = Tokens.sha256Hex("account\n\(email)")
+        addressKey = Tokens.sha256Hex("address\n\(address)")
+        networkKey = network.map { Tokens.sha256Hex("network\n\($0)") }
+        // For IPv6 the /64: privacy addresses rotate within it, and the owner must stay known.
+        knownAddressKey = Tokens.sha256Hex("known\n\(email)\n\(network ?? address)")
+    }
 
-    public var pairKey: String { Tokens.sha256Hex("pair\n\(email)\n\(address)") }
-    public var accountKey: String { Tokens.sha256Hex("account\n\(email)") }
-    public var addressKey: String { Tokens.sha256Hex("address\n\(address)") }
-    public var networkKey: String? { Self.ipv6Network(address).map { Tokens.sha256Hex("network\n\($0)") } }
-    /// For IPv6 the /64: privacy addresses rotate within it, and the owner must stay known.
-    public var knownAddressKey: String { Tokens.sha256Hex("known\n\(email)\n\(Self.ipv6Network(address) ?? address)") }
+    var window: TimeInterval { TimeInterval(context.config.loginLockoutSeconds) }
 
     public func check() throws {
         let now = context.now
@@ -77,13 +82,6 @@ public struct LoginThrottle {
         return bytes[0..<8].map { String(format: "%02x", $0) }.joined()
     }
 
-    public init(
-        context: AppContext, email: String, address: String
-    ) {
-        self.context = context
-        self.email = email
-        self.address = address
-    }
 }
 
 /// Too many failed logins for this account, address or network: try again in `retryAfter` seconds.

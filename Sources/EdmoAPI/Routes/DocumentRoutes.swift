@@ -81,7 +81,7 @@ enum DocumentRoutes {
         try ProviderWrite(context: context).run(
             opKind(spec), .create, orgId: principal.orgId, localId: id,
             remote: { platform in
-                try VoicePlatform.id(of: platform.create(spec.collection, tagged(document.config, id: id)))
+                try VoicePlatform.id(of: platform.create(spec.collection, Document.tagged(document.config, id: id)))
             },
             local: { providerId, operation in
                 let record = try document.record(id: id, orgId: principal.orgId, providerId: providerId, createdAt: now, updatedAt: now)
@@ -112,7 +112,7 @@ enum DocumentRoutes {
                 opKind(spec), .update, orgId: existing.orgId, localId: existing.id,
                 remote: { platform in
                     guard let providerId = existing.providerId else { return }
-                    _ = try platform.update(spec.collection, id: providerId, tagged(new.config, id: existing.id))
+                    _ = try platform.update(spec.collection, id: providerId, Document.tagged(new.config, id: existing.id))
                 },
                 local: { _, operation in
                     var record = try new.record(
@@ -126,7 +126,7 @@ enum DocumentRoutes {
                     // Mirror what is stored now: another writer may have changed it since it was read.
                     guard let providerId = existing.providerId else { return }
                     let document = try stored(try find(spec, principal, request, context))
-                    _ = try platform.update(spec.collection, id: providerId, tagged(document.config, id: existing.id))
+                    _ = try platform.update(spec.collection, id: providerId, Document.tagged(document.config, id: existing.id))
                 })
             return updated!
         }
@@ -156,7 +156,6 @@ enum DocumentRoutes {
         return try Response.json(SuccessJSON())
     }
 
-    static func tagged(_ config: [String: JSONValue], id: String) -> JSONValue { Document.tagged(config, id: id) }
 
     static func opKind(_ spec: DocumentSpec) -> ProviderOperation.Kind {
         spec.kind == .assistant ? .assistant : .tool
