@@ -4,7 +4,7 @@ SWIFT ?= swift
 # The layers of Package.swift are enforced: a target that imports a module it does not declare fails to build.
 SWIFT_BUILD := build --explicit-target-dependency-import-check=error
 # What building and running need (build, release, migrate, run, install).
-RUN_PACKAGES := libfcgi-dev libfcgi-bin libsodium-dev libsqlite3-dev libcurl4-openssl-dev pkg-config \
+RUN_PACKAGES := libfcgi-dev libfcgi-bin libsodium-dev libsqlite3-dev libcurl4-openssl-dev pkg-config postgresql libpq-dev \
 	nginx curl openssl libjs-chart.js
 # What the tests and the benchmark need on top (test, bench): process modes, load, browser, Python tools.
 TEST_PACKAGES := wrk spawn-fcgi systemd python3 python3-pip chromium chromium-driver
@@ -45,18 +45,36 @@ build: deps-run
 release: deps-run
 	$(SWIFT) $(SWIFT_BUILD) -c release --product edmo
 
-## Unit tests, the contract check, then the end-to-end suite (real nginx + the real binary).
+## Unit tests, the contract check, then the end-to-end suite (real nginx + the real binary); unit and e2e on both stores.
 test: deps unit spec e2e
 
+## The Swift tests run once, on both stores: SQLite files in temp folders, and a throwaway PostgreSQL
+## cluster (tests/pg/cluster) that the PostgreSQL tests find through EDMO_TEST_POSTGRES.
 unit:
 	$(SWIFT) $(SWIFT_BUILD) --build-tests
-	$(SWIFT) test --skip-build
+	@d=$$(mktemp -d); trap 'tests/pg/cluster stop $$d/pg; rm -rf $$d' EXIT; \
+	url=$$(tests/pg/cluster start $$d/pg) && \
+	EDMO_TEST_POSTGRES=$$url $(SWIFT) test --skip-build
 
 spec:
 	python3 tests/spec/check_spec.py $(SEED) openapi.yaml
 
+## The end-to-end suite runs twice, on each store: SQLite (a file per stack), then PostgreSQL (a database per
+## stack on a throwaway cluster, tests/pg/cluster, that the suite finds through EDMO_E2E_POSTGRES; the
+## tests marked store_independent or sqlite_only are skipped there, with their reason). Both passes run;
+## either failing fails. E2E_ARGS goes to both pytest runs (e.g. E2E_ARGS="-k chat").
+E2E_ARGS ?=
 e2e: build
-	EDMO_BIN=$(CURDIR)/$(EDMO) python3 -m pytest -q -p no:cacheprovider tests/e2e
+	@echo "== e2e on SQLite =="; \
+	EDMO_BIN=$(abspath $(EDMO)) python3 -m pytest -q -p no:cacheprovider tests/e2e $(E2E_ARGS); sqlite=$$?; \
+	echo "== e2e on PostgreSQL (a throwaway cluster) =="; \
+	d=$$(mktemp -d); trap 'tests/pg/cluster stop $$d/pg; rm -rf $$d' EXIT; \
+	url=$$(tests/pg/cluster start $$d/pg) && \
+	EDMO_E2E_POSTGRES=$$url EDMO_BIN=$(abspath $(EDMO)) python3 -m pytest -q -p no:cacheprovider tests/e2e $(E2E_ARGS); \
+	postgres=$$?; \
+	echo "== e2e: SQLite $$([ $$sqlite -eq 0 ] && echo passed || echo FAILED)," \
+		"PostgreSQL $$([ $$postgres -eq 0 ] && echo passed || echo FAILED) =="; \
+	[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]
 
 migrate: build
 	@mkdir -p $(dir $(EDMO_DATABASE))
@@ -96,6 +114,8 @@ install: release
 	install -D -m 755 .build/release/edmo $(DESTDIR)$(PREFIX)/bin/edmo
 	install -d $(DESTDIR)$(PREFIX)/share/edmo/migrations $(DESTDIR)$(PREFIX)/share/edmo/web
 	install -m 644 migrations/*.sql $(DESTDIR)$(PREFIX)/share/edmo/migrations/
+	install -d $(DESTDIR)$(PREFIX)/share/edmo/migrations/postgres
+	install -m 644 migrations/postgres/*.sql $(DESTDIR)$(PREFIX)/share/edmo/migrations/postgres/
 	cp -r web/. $(DESTDIR)$(PREFIX)/share/edmo/web/
 	install -D -m 644 nginx/edmo-fastcgi.conf $(DESTDIR)/etc/nginx/snippets/edmo-fastcgi.conf
 	install -D -m 644 systemd/edmo.socket $(DESTDIR)/etc/systemd/system/edmo.socket

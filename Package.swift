@@ -15,6 +15,7 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
         .systemLibrary(name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium"),
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl"),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq"),
         // Domain types and rules: no HTTP, no SQL, no network.
         .target(name: "EdmoCore"),
         // The store protocols and their record types: no SQL, no HTTP.
@@ -24,6 +25,8 @@ let package = Package(
             name: "EdmoSQLite",
             dependencies: ["EdmoCore", "EdmoStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The stores on PostgreSQL, through libpq: a bounded pool of connections that worker threads borrow.
+        .target(name: "EdmoPostgres", dependencies: ["EdmoCore", "EdmoStore", "CLibPQ"]),
         // Outbound clients only (HTTP with the SSRF guard, the voice platform, language models): they never
         // see a store or a route.
         .target(name: "EdmoProviders", dependencies: ["EdmoCore", "CCurl"]),
@@ -36,14 +39,15 @@ let package = Package(
         .executableTarget(
             name: "edmo",
             dependencies: [
-                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoProviders", "EdmoService", "EdmoAPI", "EdmoFastCGI",
+                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoPostgres", "EdmoProviders", "EdmoService", "EdmoAPI",
+                "EdmoFastCGI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "EdmoAPITests",
             dependencies: [
-                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoProviders", "EdmoService", "EdmoAPI",
+                "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoPostgres", "EdmoProviders", "EdmoService", "EdmoAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -119,6 +119,8 @@ public struct Router: Sendable {
             try JSONCheck.validate(request.body)
         } catch JSONCheck.Failure.duplicateKey(let key) {
             throw APIError.badRequest("Duplicate key in JSON body: \(key)")
+        } catch JSONCheck.Failure.nulCharacter {
+            throw APIError.badRequest("JSON body holds a NUL character (\\u0000), which text cannot contain")
         } catch JSONCheck.Failure.tooDeep {
             throw APIError.badRequest("JSON body is nested more than \(JSONCheck.maxDepth) levels deep")
         } catch {

@@ -2,7 +2,8 @@ import EdmoCore
 import EdmoService
 import EdmoProviders
 import EdmoStore
-/// The one route table: method + path pattern -> handler. Handlers live one file per resource in Routes/.
+/// The one route table: method + path pattern -> handler. Handlers live one file per resource in Routes/
+/// (assistants and tools share DocumentRoutes).
 public enum Routes {
     public static let table: [Route] = [
         Route("POST", "/api/auth/login", AuthRoutes.login),
@@ -35,6 +36,7 @@ public enum Routes {
         Route("POST", "/api/chat/{chatId}/end", ChatRoutes.end),
 
         Route("GET", "/api/analytics", AnalyticsRoutes.overview),
+        Route("GET", "/api/analytics/conversations.csv", ExportRoutes.csv),
         Route("GET", "/api/analytics/{conversationId}", AnalyticsRoutes.detail),
         Route("GET", "/api/analytics-keys", AnalyticsKeyRoutes.list),
         Route("POST", "/api/analytics-keys", AnalyticsKeyRoutes.create),

@@ -1,8 +1,15 @@
 import Foundation
 
 /// What a client may set on an assistant (the seed's CreateAssistantRequest plus `model.messages`).
-/// Unknown fields are dropped; `id`, `orgId`, `createdAt`, `updatedAt` are never taken from a body.
-public struct AssistantConfig: Codable, Equatable, Sendable {
+/// Unknown fields are dropped; the server's fields (`ServerFields.document`) are never taken from a body.
+public struct AssistantConfig: DocumentConfig, Codable, Equatable {
+    /// The fields the seed marks nullable; a null anywhere else in a create body is a 400. (The seed marks
+    /// `firstMessageMode` nullable but its enum has no null, so OpenAPI 3.0 forbids null there.)
+    public static let nullableFields: Set<String> = [
+        "firstMessage", "transcriber.model", "voicemailMessage", "endCallMessage",
+        "endCallPhrases", "metadata", "metadata.*", "maxDurationSeconds", "backgroundSound", "recordingEnabled",
+    ]
+
     public var name: String?
     public var firstMessage: String?
     public var firstMessageMode: FirstMessageMode?
@@ -56,7 +63,6 @@ public struct AssistantConfig: Codable, Equatable, Sendable {
         public var model: String?
     }
 
-    /// Range and length rules the types alone do not say; each failure names the field.
     public func validate() throws {
         try Validate.text(name, field: "name", max: 200)
         try Validate.text(firstMessage, field: "firstMessage", max: 10_000)

@@ -1,11 +1,20 @@
 import Foundation
 
 /// What a client may set on a tool: the seed's `Tool` union (function, apiRequest, mcp), discriminated by
-/// `type`. The local `provider` label and `server.secret` are kept apart from this (see ToolRoutes).
-public struct ToolConfig: Codable, Equatable, Sendable {
+/// `type`, plus the `provider` label. The services keep the label from the platform and `server.secret`
+/// from responses (see `StoredConfig`).
+public struct ToolConfig: DocumentConfig, Codable, Equatable {
     public enum Kind: String, Codable, Sendable { case function, apiRequest, mcp }
     public enum Method: String, Codable, Sendable { case GET, POST, PUT, PATCH, DELETE }
 
+    /// The fields the seed marks nullable; a null anywhere else in a create body is a 400.
+    public static let nullableFields: Set<String> = [
+        "provider", "async", "messages", "server", "server.secret", "server.timeoutSeconds", "description",
+        "timeoutSeconds", "name", "metadata", "metadata.*", "function.parameters.properties.*",
+    ]
+
+    /// A label for grouping tools ("salesforce"), stored locally only; empty means none.
+    public var provider: String?
     public var type: Kind
     public var async: Bool?
     public var messages: [ToolMessage]?
@@ -50,7 +59,29 @@ public struct ToolConfig: Codable, Equatable, Sendable {
         public var timeoutSeconds: Int?
     }
 
+    /// Synthesized but for `provider`, which is read first and named with what it must be.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        do {
+            provider = try c.decodeIfPresent(String.self, forKey: .provider).flatMap { $0.isEmpty ? nil : $0 }
+        } catch is DecodingError {
+            throw ValidationFailure("Invalid value for field: provider (a string)")
+        }
+        type = try c.decode(Kind.self, forKey: .type)
+        async = try c.decodeIfPresent(Bool.self, forKey: .async)
+        messages = try c.decodeIfPresent([ToolMessage].self, forKey: .messages)
+        function = try c.decodeIfPresent(FunctionDefinition.self, forKey: .function)
+        server = try c.decodeIfPresent(Server.self, forKey: .server)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        description = try c.decodeIfPresent(String.self, forKey: .description)
+        method = try c.decodeIfPresent(Method.self, forKey: .method)
+        url = try c.decodeIfPresent(String.self, forKey: .url)
+        timeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .timeoutSeconds)
+        metadata = try c.decodeIfPresent([String: JSONValue].self, forKey: .metadata)
+    }
+
     public func validate() throws {
+        try Validate.text(provider, field: "provider", max: 100)
         if let messages {
             guard messages.count <= 20 else { throw ValidationFailure("Invalid value for field: messages (at most 20)") }
             for (i, m) in messages.enumerated() { try Validate.text(m.content, field: "messages[\(i)].content", max: 1000) }

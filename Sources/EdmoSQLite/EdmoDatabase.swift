@@ -72,65 +72,64 @@ public final class EdmoDatabase: Sendable {
     }
 }
 
-/// A read-only GRDB connection per thread, closed when the thread ends.
+/// A read-only GRDB connection per thread. A thread's connection is closed after the thread ends, by the
+/// next thread that asks for one, and every connection when the database is closed.
+///
+/// Not at the thread's end itself: closing a GRDB connection runs libdispatch code, and a pthread key's
+/// destructor may run after libdispatch has torn down that thread's own state; dispatch then builds it
+/// again and frees it twice ("free(): invalid pointer" in `_dispatch_cache_cleanup`, seen in the Swift
+/// tests, whose threads come and go). The destructor only files the connection as retired.
 final class ThreadLocalReaders: @unchecked Sendable {
-    // pthread keys are process-wide and thread-safe; the stored values are touched only by their thread.
+    /// What a thread's key holds: its connection, and where to file it when the thread ends.
+    final class Slot {
+        let queue: DatabaseQueue
+        let retired: Retired
+        init(queue: DatabaseQueue, retired: Retired) { self.queue = queue; self.retired = retired }
+    }
+
+    final class Retired: Sendable {
+        let ids = Mutex<[ObjectIdentifier]>([])
+    }
+
+    // pthread keys are process-wide and thread-safe; a key's value is touched only by its thread.
     private var key = pthread_key_t()
+    /// Every connection handed out and not yet closed: the strong references that keep them open.
+    private let open = Mutex<[ObjectIdentifier: DatabaseQueue]>([:])
+    private let retired = Retired()
 
     init() {
         pthread_key_create(&key) { pointer in
-            if let pointer { Unmanaged<DatabaseQueue>.fromOpaque(pointer).release() }
+            guard let pointer else { return }
+            // Releases only the slot: `open` still holds the connection, so no GRDB code runs here.
+            let slot = Unmanaged<Slot>.fromOpaque(pointer).takeRetainedValue()
+            slot.retired.ids.withLock { $0.append(ObjectIdentifier(slot.queue)) }
         }
+    }
+
+    deinit {
+        pthread_key_delete(key)  // the keys of a process are few (1024); each test opens a database
     }
 
     func connection(path: String) throws -> DatabaseQueue {
         if let existing = pthread_getspecific(key) {
-            return Unmanaged<DatabaseQueue>.fromOpaque(existing).takeUnretainedValue()
+            return Unmanaged<Slot>.fromOpaque(existing).takeUnretainedValue().queue
         }
+        closeRetired()
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(5)
         let queue = try DatabaseQueue(path: path, configuration: config)
-        pthread_setspecific(key, Unmanaged.passRetained(queue).toOpaque())
+        open.withLock { $0[ObjectIdentifier(queue)] = queue }
+        pthread_setspecific(key, Unmanaged.passRetained(Slot(queue: queue, retired: retired)).toOpaque())
         return queue
     }
-}
 
-/// `migrations/NNNN_name.sql`: forward-only, never edited once landed, applied in file-name order.
-public struct Migration: Sendable, Equatable {
-    public let id: String
-    public let sql: String
-
-    public init(id: String, sql: String) {
-        self.id = id
-        self.sql = sql
-    }
-
-    public static func load(from directory: String) throws -> [Migration] {
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
-            .filter { $0.hasSuffix(".sql") && $0.first?.isNumber == true }
-            .sorted()
-        guard !files.isEmpty else { throw StoreError.schemaTooNew("no migrations found in \(directory)") }
-        return try files.map { file in
-            Migration(
-                id: String(file.dropLast(4)),
-                sql: try String(contentsOfFile: directory + "/" + file, encoding: .utf8))
-        }
-    }
-
-    /// Where the .sql files are: `EDMO_MIGRATIONS`, else next to an installed binary
-    /// (`PREFIX/share/edmo/migrations`), else the source tree the binary was built in.
-    public static func locate(configured: String?, executable: String) -> String? {
-        if let configured { return configured }
-        var dir = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
-        let installed = dir.deletingLastPathComponent().appendingPathComponent("share/edmo/migrations").path
-        if FileManager.default.fileExists(atPath: installed) { return installed }
-        for _ in 0..<6 {
-            let candidate = dir.appendingPathComponent("migrations").path
-            if FileManager.default.fileExists(atPath: candidate + "/0001_accounts.sql") { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
+    /// Closes the connections of threads that have ended (they are released here, on a live thread).
+    private func closeRetired() {
+        let ids = retired.ids.withLock { ids in defer { ids = [] }; return ids }
+        guard !ids.isEmpty else { return }
+        let closing = open.withLock { open in ids.compactMap { open.removeValue(forKey: $0) } }
+        _ = closing
     }
 }
 

@@ -11,10 +11,11 @@ public struct SQLiteAccountStore: AccountStore {
     // MARK: organisations
 
     public func organization(named name: String) throws -> Organization? {
-        try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, name FROM organizations WHERE name = ?", arguments: [name])
-                .map { Organization(id: $0["id"], name: $0["name"]) }
-        }
+        try database.read { db in try Self.fetchOrganization(db, named: name) }
+    }
+
+    static func fetchOrganization(_ db: GRDB.Database, named name: String) throws -> Organization? {
+        try OrganizationRow.fetchOne(db, sql: "SELECT * FROM organizations WHERE name = ?", arguments: [name])?.organization
     }
 
     public func ensureOrganization(name: String, id: String, now: Date) throws -> Organization {
@@ -22,28 +23,15 @@ public struct SQLiteAccountStore: AccountStore {
             try db.execute(
                 sql: "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING",
                 arguments: [id, name, Timestamp.format(now)])
-            let row = try Row.fetchOne(db, sql: "SELECT id, name FROM organizations WHERE name = ?", arguments: [name])!
-            return Organization(id: row["id"], name: row["name"])
+            return try Self.fetchOrganization(db, named: name)!
         }
     }
 
     // MARK: users
 
-    static let userColumns = "id, org_id, email, name, role, disabled, password_hash, created_at, updated_at"
-    static let userColumnsRead = userColumns + ", version"
-
-    static func user(_ row: Row) -> UserRecord {
-        UserRecord(
-            id: row["id"], orgId: row["org_id"], email: row["email"], name: row["name"],
-            role: Role(rawValue: row["role"]) ?? .viewer, disabled: row["disabled"],
-            passwordHash: row["password_hash"], createdAt: row["created_at"], updatedAt: row["updated_at"],
-            version: row["version"])
-    }
-
     public func user(email: String) throws -> UserRecord? {
         try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.userColumnsRead) FROM users WHERE email = ?", arguments: [email])
-                .map(Self.user)
+            try UserRow.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [email])?.user
         }
     }
 
@@ -52,18 +40,16 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     static func fetchUser(_ db: GRDB.Database, orgId: String, id: String) throws -> UserRecord? {
-        try Row.fetchOne(
-            db, sql: "SELECT \(userColumnsRead) FROM users WHERE org_id = ? AND id = ?", arguments: [orgId, id]
-        ).map(user)
+        try UserRow.fetchOne(db, sql: "SELECT * FROM users WHERE org_id = ? AND id = ?", arguments: [orgId, id])?.user
     }
 
     public func users(orgId: String, limit: Int, offset: Int) throws -> (items: [UserRecord], total: Int) {
         try database.read { db in
-            let items = try Row.fetchAll(
+            let items = try UserRow.fetchAll(
                 db,
-                sql: "SELECT \(Self.userColumnsRead) FROM users WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                sql: "SELECT * FROM users WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                 arguments: [orgId, limit, offset]
-            ).map(Self.user)
+            ).map(\.user)
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users WHERE org_id = ?", arguments: [orgId]) ?? 0
             return (items, total)
         }
@@ -71,7 +57,7 @@ public struct SQLiteAccountStore: AccountStore {
 
     public func allUsers() throws -> [UserRecord] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.userColumnsRead) FROM users ORDER BY org_id, email").map(Self.user)
+            try UserRow.fetchAll(db, sql: "SELECT * FROM users ORDER BY org_id, email").map(\.user)
         }
     }
 
@@ -80,12 +66,7 @@ public struct SQLiteAccountStore: AccountStore {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE email = ?", arguments: [user.email]) == true {
                 throw StoreError.conflict("A user with this email already exists")
             }
-            try db.execute(
-                sql: "INSERT INTO users (\(Self.userColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                arguments: [
-                    user.id, user.orgId, user.email, user.name, user.role.rawValue, user.disabled,
-                    user.passwordHash, user.createdAt, user.updatedAt,
-                ])
+            try UserRow(user).insert(db)
         }
     }
 
@@ -107,9 +88,8 @@ public struct SQLiteAccountStore: AccountStore {
             }
             user.updatedAt = Timestamp.format(now)
             user.version += 1
-            try db.execute(
-                sql: "UPDATE users SET name = ?, role = ?, disabled = ?, password_hash = ?, updated_at = ?, version = ? WHERE id = ?",
-                arguments: [user.name, user.role.rawValue, user.disabled, user.passwordHash, user.updatedAt, user.version, id])
+            // Read and checked against the expected version in this transaction: a plain update is enough.
+            try UserRow(user).update(db)
             if change.disabled == true || change.passwordHash != nil {
                 try db.execute(
                     sql: "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
@@ -143,15 +123,14 @@ public struct SQLiteAccountStore: AccountStore {
 
     public func createSession(tokenHash: String, userId: String, orgId: String, now: Date, expiresAt: Date) throws {
         try database.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO sessions (token_hash, user_id, org_id, created_at, last_seen_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [tokenHash, userId, orgId, Timestamp.format(now), Timestamp.format(now), Timestamp.format(expiresAt)])
+            try SessionRow(
+                tokenHash: tokenHash, userId: userId, orgId: orgId, createdAt: Timestamp.format(now),
+                lastSeenAt: Timestamp.format(now), expiresAt: Timestamp.format(expiresAt)
+            ).insert(db)
         }
     }
 
+    // hand-written: hot path, see bench/README.md "Row mapping"
     public func session(tokenHash: String) throws -> SessionRecord? {
         try database.read { db in
             // Cached statement, and values read straight off the cursor (no row copy): this runs on every
@@ -224,11 +203,11 @@ public struct SQLiteAccountStore: AccountStore {
             for counter in counters {
                 var failures = 1
                 var windowStart = now
-                if let row = try Row.fetchOne(
-                    db, sql: "SELECT failures, window_started_at FROM login_failures WHERE key = ?", arguments: [counter.key]),
-                    let started = Timestamp.parse(row["window_started_at"]), now.timeIntervalSince(started) < window
+                if let row = try LoginFailureRow.fetchOne(
+                    db, sql: "SELECT * FROM login_failures WHERE key = ?", arguments: [counter.key]),
+                    let started = Timestamp.parse(row.windowStartedAt), now.timeIntervalSince(started) < window
                 {
-                    failures = (row["failures"] as Int) + 1
+                    failures = row.failures + 1
                     windowStart = started
                 }
                 let lockedUntil = counter.lock(failures).map { Timestamp.format(now.addingTimeInterval($0)) }

@@ -3,33 +3,6 @@ import EdmoCore
 import Foundation
 import GRDB
 
-/// Keeps `analytics_daily` equal to a count of the analysed conversations; called inside the transaction
-/// that writes the conversation.
-enum AnalyticsRollup {
-    /// Marks "no assistant / no number" so that it differs from '' ("any").
-    static let none = "-"
-
-    static func apply(_ db: GRDB.Database, _ c: ConversationRecord, sign: Int) throws {
-        guard c.isCounted, let sentiment = c.sentiment, let resolution = c.resolution else { return }
-        let assistant = c.assistantId ?? none, number = c.phoneNumberId ?? none
-        for (a, p) in [(assistant, number), (assistant, ""), ("", number), ("", "")] {
-            // Cached: this runs four times for every conversation written.
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
-                                                 conversations, duration_seconds)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET conversations = conversations + excluded.conversations,
-                                              duration_seconds = duration_seconds + excluded.duration_seconds
-                    """
-            ).execute(arguments: [a, p, c.day, c.orgId, c.channel, sentiment, resolution, sign, sign * c.durationSeconds])
-        }
-        if sign < 0 {
-            try db.execute(sql: "DELETE FROM analytics_daily WHERE conversations = 0 AND day = ? AND org_id = ?", arguments: [c.day, c.orgId])
-        }
-    }
-}
-
 public struct SQLiteAnalyticsStore: AnalyticsStore {
     let database: EdmoDatabase
 
@@ -44,41 +17,45 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
             parts.append("phone_number_id = ?"); args += [f.phoneNumberId ?? ""]
         } else {
             // `+status`: walk the (org, created_at, id) index newest first instead of the status index.
-            parts.append("+status = 'ended' AND sentiment IS NOT NULL AND resolution IS NOT NULL")
+            parts.append("+status = ? AND sentiment IS NOT NULL AND resolution IS NOT NULL")
+            args += [ConversationStatus.ended.rawValue]
             if let a = f.assistantId { parts.append("assistant_id = ?"); args += [a] }
             if let p = f.phoneNumberId { parts.append("phone_number_id = ?"); args += [p] }
         }
         parts.append("day >= ?"); args += [f.fromDay]
         if let o = f.orgId { parts.append("org_id = ?"); args += [o] }
-        if let c = f.channel { parts.append("channel = ?"); args += [c] }
-        if let s = f.sentiment { parts.append("sentiment = ?"); args += [s] }
-        if let r = f.resolution { parts.append("resolution = ?"); args += [r] }
+        if let c = f.channel { parts.append("channel = ?"); args += [c.rawValue] }
+        if let s = f.sentiment { parts.append("sentiment = ?"); args += [s.rawValue] }
+        if let r = f.resolution { parts.append("resolution = ?"); args += [r.rawValue] }
         return (parts.joined(separator: " AND "), args)
+    }
+
+    /// The sums of a counts query: `total`, `duration`, and one per counted value, named by its raw value.
+    struct CountsRow: Decodable, FetchableRecord {
+        var total, duration, resolved, escalated, failed, web, phone, positive, neutral, negative: Int
+
+        var counts: AnalyticsCounts {
+            var out = AnalyticsCounts()
+            out.total = total; out.durationSeconds = duration
+            out.resolved = resolved; out.escalated = escalated; out.failed = failed
+            out.web = web; out.phone = phone; out.positive = positive; out.neutral = neutral; out.negative = negative
+            return out
+        }
     }
 
     static func counts(_ db: GRDB.Database, table: String, count: String, duration: String, _ f: AnalyticsFilter, aggregate: Bool) throws -> AnalyticsCounts {
         let (whereClause, args) = conditions(f, aggregate: aggregate)
-        let row = try Row.fetchOne(
+        let counted = Resolution.allCases.map { ("resolution", $0.rawValue) }
+            + ConversationChannel.allCases.map { ("channel", $0.rawValue) } + Sentiment.allCases.map { ("sentiment", $0.rawValue) }
+        let sums = counted.map { column, value in "COALESCE(SUM(CASE WHEN \(column) = ? THEN \(count) END), 0) AS \"\(value)\"" }
+        return try CountsRow.fetchOne(
             db,
             sql: """
-                SELECT COALESCE(SUM(\(count)), 0) AS total,
-                       COALESCE(SUM(CASE WHEN resolution = 'resolved' THEN \(count) END), 0) AS resolved,
-                       COALESCE(SUM(CASE WHEN resolution = 'escalated' THEN \(count) END), 0) AS escalated,
-                       COALESCE(SUM(CASE WHEN resolution = 'failed' THEN \(count) END), 0) AS failed,
-                       COALESCE(SUM(\(duration)), 0) AS duration,
-                       COALESCE(SUM(CASE WHEN channel = 'web' THEN \(count) END), 0) AS web,
-                       COALESCE(SUM(CASE WHEN channel = 'phone' THEN \(count) END), 0) AS phone,
-                       COALESCE(SUM(CASE WHEN sentiment = 'positive' THEN \(count) END), 0) AS positive,
-                       COALESCE(SUM(CASE WHEN sentiment = 'neutral' THEN \(count) END), 0) AS neutral,
-                       COALESCE(SUM(CASE WHEN sentiment = 'negative' THEN \(count) END), 0) AS negative
+                SELECT COALESCE(SUM(\(count)), 0) AS total, COALESCE(SUM(\(duration)), 0) AS duration, \(sums.joined(separator: ", "))
                 FROM \(table) WHERE \(whereClause)
                 """,
-            arguments: args)!
-        var out = AnalyticsCounts()
-        out.total = row["total"]; out.resolved = row["resolved"]; out.escalated = row["escalated"]; out.failed = row["failed"]
-        out.durationSeconds = row["duration"]; out.web = row["web"]; out.phone = row["phone"]
-        out.positive = row["positive"]; out.neutral = row["neutral"]; out.negative = row["negative"]
-        return out
+            arguments: StatementArguments(counted.map(\.1)) + args
+        )!.counts
     }
 
     public func counts(_ filter: AnalyticsFilter) throws -> AnalyticsCounts {
@@ -96,23 +73,35 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     public func conversations(_ filter: AnalyticsFilter, limit: Int, offset: Int) throws -> [ConversationRecord] {
         try database.read { db in
             let (whereClause, args) = Self.conditions(filter, aggregate: false)
-            return try Row.fetchAll(
+            return try ConversationRow.fetchAll(
                 db,
-                sql: """
-                    SELECT \(SQLiteChatStore.conversationColumns) FROM conversations WHERE \(whereClause)
-                    ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
-                    """,
+                sql: "SELECT * FROM conversations WHERE \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                 arguments: args + [limit, offset]
-            ).map(SQLiteChatStore.conversation)
+            ).map(\.record)
+        }
+    }
+
+    public func conversations(_ filter: AnalyticsFilter, after cursor: ConversationCursor?, limit: Int) throws -> [ConversationRecord] {
+        try database.read { db in
+            var (whereClause, args) = Self.conditions(filter, aggregate: false)
+            if let cursor {
+                whereClause += " AND (created_at, id) < (?, ?)"
+                args += [cursor.createdAt, cursor.id]
+            }
+            return try ConversationRow.fetchAll(
+                db,
+                sql: "SELECT * FROM conversations WHERE \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?",
+                arguments: args + [limit]
+            ).map(\.record)
         }
     }
 
     public func conversation(orgId: String?, id: String) throws -> ConversationRecord? {
         try database.read { db in
-            var sql = "SELECT \(SQLiteChatStore.conversationColumns) FROM conversations WHERE id = ?"
+            var sql = "SELECT * FROM conversations WHERE id = ?"
             var args: StatementArguments = [id]
             if let orgId { sql += " AND org_id = ?"; args += [orgId] }
-            return try Row.fetchOne(db, sql: sql, arguments: args).map(SQLiteChatStore.conversation)
+            return try ConversationRow.fetchOne(db, sql: sql, arguments: args)?.record
         }
     }
 
@@ -128,48 +117,26 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     }
 
     public func rebuildAggregates() throws {
-        try database.write { db in
-            try db.execute(sql: "DELETE FROM analytics_daily")
-            let none = AnalyticsRollup.none
-            // The four groupings of AnalyticsRollup.apply, each in one statement.
-            for (a, p) in [("COALESCE(assistant_id, '\(none)')", "COALESCE(phone_number_id, '\(none)')"),
-                           ("COALESCE(assistant_id, '\(none)')", "''"), ("''", "COALESCE(phone_number_id, '\(none)')"), ("''", "''")] {
-                try db.execute(
-                    sql: """
-                        INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
-                                                     conversations, duration_seconds)
-                        SELECT \(a), \(p), day, org_id, channel, sentiment, resolution, COUNT(*), SUM(duration_seconds)
-                        FROM conversations
-                        WHERE status = 'ended' AND sentiment IS NOT NULL AND resolution IS NOT NULL
-                        GROUP BY 1, 2, day, org_id, channel, sentiment, resolution
-                        """)
-            }
-        }
+        try database.write { db in try AnalyticsRollup.rebuild(db) }
     }
 
     // MARK: keys
 
-    static func key(_ row: Row) -> AnalyticsKey {
-        AnalyticsKey(id: row["id"], orgId: row["org_id"], name: row["name"], prefix: row["prefix"], createdAt: row["created_at"], revokedAt: row["revoked_at"])
-    }
-
     public func createKey(_ key: AnalyticsKey, hash: String) throws {
-        try database.write { db in
-            try db.execute(
-                sql: "INSERT INTO analytics_keys (id, org_id, name, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [key.id, key.orgId, key.name, hash, key.prefix, key.createdAt])
-        }
+        try database.write { db in try AnalyticsKeyRow(key, hash: hash).insert(db) }
     }
 
     public func keys(orgId: String) throws -> [AnalyticsKey] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM analytics_keys WHERE org_id = ? ORDER BY created_at DESC, id DESC", arguments: [orgId]).map(Self.key)
+            try AnalyticsKeyRow.fetchAll(
+                db, sql: "SELECT * FROM analytics_keys WHERE org_id = ? ORDER BY created_at DESC, id DESC", arguments: [orgId]
+            ).map(\.key)
         }
     }
 
     public func key(hash: String) throws -> AnalyticsKey? {
         try database.read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM analytics_keys WHERE key_hash = ?"), arguments: [hash]).map(Self.key)
+            try AnalyticsKeyRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM analytics_keys WHERE key_hash = ?"), arguments: [hash])?.key
         }
     }
 
@@ -186,17 +153,14 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
 
     public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage]) throws -> Bool {
         try EdmoDatabase.translatingFull { try database.groupCommit.write { db in
-            if let existing = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT \(SQLiteChatStore.conversationColumns) FROM conversations WHERE id = ?"),
-                arguments: [record.id]
-            ).map(SQLiteChatStore.conversation) {
+            if let existing = try ConversationRows.find(db, id: record.id) {
                 guard existing.orgId == record.orgId else { throw StoreError.conflict("This call id belongs to another organisation") }
                 if let stored = existing.reportedAt, let incoming = record.reportedAt, incoming <= stored { return false }
                 try AnalyticsRollup.apply(db, existing, sign: -1)
                 try db.execute(sql: "DELETE FROM conversations WHERE id = ?", arguments: [record.id])
             }
-            try SQLiteChatStore.insertConversation(db, record)
-            try SQLiteChatStore.append(db, record.id, messages)
+            try ConversationRows.insert(db, record)
+            try ConversationRows.append(db, conversationId: record.id, messages)
             return true
         } }
     }
@@ -211,5 +175,31 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
                 sql: "INSERT INTO import_state (name, cursor) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET cursor = excluded.cursor",
                 arguments: [name, cursor])
         }
+    }
+}
+
+/// A row of `analytics_keys`: the key itself is never stored, only its hash.
+struct AnalyticsKeyRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "analytics_keys"
+
+    var id: String
+    var orgId: String
+    var name: String?
+    var keyHash: String
+    var prefix: String
+    var createdAt: String
+    var revokedAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, orgId = "org_id", name, keyHash = "key_hash", prefix, createdAt = "created_at", revokedAt = "revoked_at"
+    }
+
+    init(_ key: AnalyticsKey, hash: String) {
+        id = key.id; orgId = key.orgId; name = key.name; keyHash = hash; prefix = key.prefix
+        createdAt = key.createdAt; revokedAt = key.revokedAt
+    }
+
+    var key: AnalyticsKey {
+        AnalyticsKey(id: id, orgId: orgId, name: name, prefix: prefix, createdAt: createdAt, revokedAt: revokedAt)
     }
 }

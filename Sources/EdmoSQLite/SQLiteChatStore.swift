@@ -10,27 +10,16 @@ public struct SQLiteChatStore: ChatStore {
 
     // MARK: knowledge
 
-    static func entry(_ row: Row) -> KnowledgeEntry {
-        let questions: String = row["questions"]
-        return KnowledgeEntry(
-            id: row["id"], orgId: row["org_id"], assistantId: row["assistant_id"], title: row["title"],
-            content: row["content"], questions: questions.isEmpty ? [] : questions.components(separatedBy: "\n"),
-            createdAt: row["created_at"], updatedAt: row["updated_at"], version: row["version"] ?? 1)
-    }
-
-    static let entryColumns = "id, org_id, assistant_id, title, content, questions, created_at, updated_at"
-    static let entryColumnsRead = entryColumns + ", version"
-
     public func knowledgeEntries(orgId: String, assistantId: String, limit: Int, offset: Int) throws -> (items: [KnowledgeEntry], total: Int) {
         try database.read { db in
-            let items = try Row.fetchAll(
+            let items = try KnowledgeEntryRow.fetchAll(
                 db,
                 sql: """
-                    SELECT \(Self.entryColumnsRead) FROM knowledge_entries WHERE org_id = ? AND assistant_id = ?
+                    SELECT \(KnowledgeEntryRow.columns) FROM knowledge_entries WHERE org_id = ? AND assistant_id = ?
                     ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
                     """,
                 arguments: [orgId, assistantId, limit, offset]
-            ).map(Self.entry)
+            ).map(\.entry)
             let total = try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM knowledge_entries WHERE org_id = ? AND assistant_id = ?",
                 arguments: [orgId, assistantId]) ?? 0
@@ -40,34 +29,23 @@ public struct SQLiteChatStore: ChatStore {
 
     public func knowledgeEntry(orgId: String, assistantId: String, id: String) throws -> KnowledgeEntry? {
         try database.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT \(Self.entryColumnsRead) FROM knowledge_entries WHERE org_id = ? AND assistant_id = ? AND id = ?",
+            try KnowledgeEntryRow.fetchOne(
+                db, sql: "SELECT \(KnowledgeEntryRow.columns) FROM knowledge_entries WHERE org_id = ? AND assistant_id = ? AND id = ?",
                 arguments: [orgId, assistantId, id]
-            ).map(Self.entry)
+            )?.entry
         }
-    }
-
-    static func insert(_ db: GRDB.Database, _ e: KnowledgeEntry) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO knowledge_entries (\(entryColumns), search_title, search_content, search_questions)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                e.id, e.orgId, e.assistantId, e.title, e.content, e.questions.joined(separator: "\n"), e.createdAt, e.updatedAt,
-                KnowledgeRules.searchText(e.title), KnowledgeRules.searchText(e.content),
-                KnowledgeRules.searchText(e.questions.joined(separator: " ")),
-            ])
     }
 
     public func insertKnowledge(_ entries: [KnowledgeEntry]) throws {
         try database.write { db in
-            for entry in entries { try Self.insert(db, entry) }
+            for entry in entries { try KnowledgeEntryRow(entry).insert(db) }
         }
     }
 
     public func updateKnowledge(_ e: KnowledgeEntry) throws -> Int {
         try database.write { db in
+            let row = KnowledgeEntryRow(e)
+            // Conditional on the version read, which a record update cannot say.
             try db.execute(
                 sql: """
                     UPDATE knowledge_entries SET title = ?, content = ?, questions = ?, updated_at = ?,
@@ -75,9 +53,8 @@ public struct SQLiteChatStore: ChatStore {
                     WHERE id = ? AND org_id = ? AND assistant_id = ? AND version = ?
                     """,
                 arguments: [
-                    e.title, e.content, e.questions.joined(separator: "\n"), e.updatedAt,
-                    KnowledgeRules.searchText(e.title), KnowledgeRules.searchText(e.content),
-                    KnowledgeRules.searchText(e.questions.joined(separator: " ")), e.id, e.orgId, e.assistantId, e.version,
+                    row.title, row.content, row.questions, row.updatedAt, row.searchTitle, row.searchContent,
+                    row.searchQuestions, row.id, row.orgId, row.assistantId, row.version,
                 ])
             try SQLiteResourceStore.requireChange(db, "knowledge_entries", "Knowledge entry", id: e.id)
             return e.version + 1
@@ -112,29 +89,20 @@ public struct SQLiteChatStore: ChatStore {
             if chosen.isEmpty { chosen = [known.min { counts[$0]! < counts[$1]! }!] }
             let match = chosen.map { "\"\($0)\"" }.joined(separator: " OR ")
             // Title and alternative questions weigh more than the body.
-            return try Row.fetchAll(
+            return try KnowledgeEntryRow.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT e.id, e.org_id, e.assistant_id, e.title, e.content, e.questions, e.created_at, e.updated_at
+                        SELECT e.id, e.org_id, e.assistant_id, e.title, e.content, e.questions, e.created_at, e.updated_at, e.version
                         FROM knowledge_fts f JOIN knowledge_entries e ON e.rowid = f.rowid
                         WHERE knowledge_fts MATCH ? AND e.assistant_id = ?
-                        ORDER BY bm25(knowledge_fts, 4.0, 1.0, 3.0) LIMIT ?
+                        ORDER BY bm25(knowledge_fts, 4.0, 1.0, 3.0), e.created_at, e.id LIMIT ?
                         """),
                 arguments: [match, assistantId, limit]
-            ).map(Self.entry)
+            ).map(\.entry)
         }
     }
 
     // MARK: gaps
-
-    static func gap(_ row: Row) -> KnowledgeGap {
-        KnowledgeGap(
-            id: row["id"], orgId: row["org_id"], assistantId: row["assistant_id"], question: row["question"],
-            occurrences: row["occurrences"], priority: row["priority"], status: row["status"],
-            resolvedEntryId: row["resolved_entry_id"], createdAt: row["created_at"], updatedAt: row["updated_at"])
-    }
-
-    static let gapColumns = "id, org_id, assistant_id, question, occurrences, priority, status, resolved_entry_id, created_at, updated_at"
 
     public func recordGap(orgId: String, assistantId: String, question: String, normalized: String, newId: String, now: Date) throws -> KnowledgeGap {
         try database.write { db in
@@ -150,10 +118,10 @@ public struct SQLiteChatStore: ChatStore {
                         updated_at = excluded.updated_at
                     """,
                 arguments: [newId, orgId, assistantId, question, normalized, stamp, stamp])
-            return try Row.fetchOne(
-                db, sql: "SELECT \(Self.gapColumns) FROM knowledge_gaps WHERE assistant_id = ? AND normalized = ? AND status = 'pending'",
+            return try KnowledgeGapRow.fetchOne(
+                db, sql: "SELECT * FROM knowledge_gaps WHERE assistant_id = ? AND normalized = ? AND status = 'pending'",
                 arguments: [assistantId, normalized]
-            ).map(Self.gap)!
+            )!.gap
         }
     }
 
@@ -166,109 +134,54 @@ public struct SQLiteChatStore: ChatStore {
             if let p = filter.priority { conditions.append("priority = ?"); arguments += [p] }
             let whereClause = conditions.joined(separator: " AND ")
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM knowledge_gaps WHERE \(whereClause)", arguments: arguments) ?? 0
-            let items = try Row.fetchAll(
+            let items = try KnowledgeGapRow.fetchAll(
                 db,
-                sql: "SELECT \(Self.gapColumns) FROM knowledge_gaps WHERE \(whereClause) ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?",
+                sql: "SELECT * FROM knowledge_gaps WHERE \(whereClause) ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?",
                 arguments: arguments + [limit, offset]
-            ).map(Self.gap)
+            ).map(\.gap)
             return (items, total)
         }
     }
 
     public func gap(orgId: String, id: String) throws -> KnowledgeGap? {
         try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.gapColumns) FROM knowledge_gaps WHERE org_id = ? AND id = ?", arguments: [orgId, id])
-                .map(Self.gap)
+            try Self.fetchGap(db, orgId: orgId, id: id)?.gap
         }
+    }
+
+    static func fetchGap(_ db: GRDB.Database, orgId: String, id: String) throws -> KnowledgeGapRow? {
+        try KnowledgeGapRow.fetchOne(db, sql: "SELECT * FROM knowledge_gaps WHERE org_id = ? AND id = ?", arguments: [orgId, id])
     }
 
     public func resolveGap(orgId: String, id: String, entry: KnowledgeEntry, now: Date) throws -> KnowledgeGap {
         try database.write { db in
-            guard var gap = try Row.fetchOne(
-                db, sql: "SELECT \(Self.gapColumns) FROM knowledge_gaps WHERE org_id = ? AND id = ?", arguments: [orgId, id]
-            ).map(Self.gap) else { throw StoreError.notFound("Knowledge gap") }
+            guard var gap = try Self.fetchGap(db, orgId: orgId, id: id) else { throw StoreError.notFound("Knowledge gap") }
             guard gap.status == "pending" else { throw StoreError.conflict("This knowledge gap is already resolved") }
-            try Self.insert(db, entry)
+            try KnowledgeEntryRow(entry).insert(db)
             gap.status = "resolved"
             gap.resolvedEntryId = entry.id
             gap.updatedAt = Timestamp.format(now)
-            try db.execute(
-                sql: "UPDATE knowledge_gaps SET status = 'resolved', resolved_entry_id = ?, updated_at = ? WHERE id = ?",
-                arguments: [entry.id, gap.updatedAt, id])
-            return gap
+            try gap.update(db)
+            return gap.gap
         }
     }
 
     // MARK: conversations
 
-    static let conversationColumns = """
-        id, org_id, assistant_id, phone_number_id, channel, type, status, ended_reason, started_at, ended_at,
-        last_activity_at, duration_seconds, sentiment, resolution, summary, success_evaluation, transcript,
-        recording_url, stereo_recording_url, customer_number, cost, provider_chat_id, unanswered, created_at, updated_at,
-        reported_at, day
-        """
-
-    static func conversation(_ row: Row) -> ConversationRecord {
-        ConversationRecord(
-            id: row["id"], orgId: row["org_id"], assistantId: row["assistant_id"], phoneNumberId: row["phone_number_id"],
-            channel: row["channel"], type: row["type"], status: row["status"], endedReason: row["ended_reason"],
-            startedAt: row["started_at"], endedAt: row["ended_at"], lastActivityAt: row["last_activity_at"],
-            durationSeconds: row["duration_seconds"], sentiment: row["sentiment"], resolution: row["resolution"],
-            summary: row["summary"], successEvaluation: row["success_evaluation"], transcript: row["transcript"],
-            recordingUrl: row["recording_url"], stereoRecordingUrl: row["stereo_recording_url"],
-            customerNumber: row["customer_number"], cost: row["cost"], providerChatId: row["provider_chat_id"],
-            unanswered: row["unanswered"], createdAt: row["created_at"], updatedAt: row["updated_at"],
-            reportedAt: row["reported_at"])
-    }
-
-    static func insertConversation(_ db: GRDB.Database, _ c: ConversationRecord) throws {
-        try db.cachedStatement(
-            sql: "INSERT INTO conversations (\(conversationColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ).execute(
-            arguments: [
-                c.id, c.orgId, c.assistantId, c.phoneNumberId, c.channel, c.type, c.status, c.endedReason, c.startedAt,
-                c.endedAt, c.lastActivityAt, c.durationSeconds, c.sentiment, c.resolution, c.summary, c.successEvaluation,
-                c.transcript, c.recordingUrl, c.stereoRecordingUrl, c.customerNumber, c.cost, c.providerChatId,
-                c.unanswered, c.createdAt, c.updatedAt, c.reportedAt, c.day,
-            ])
-        try AnalyticsRollup.apply(db, c, sign: 1)
-    }
-
     public func conversation(orgId: String, id: String) throws -> ConversationRecord? {
         try database.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE org_id = ? AND id = ?", arguments: [orgId, id]
-            ).map(Self.conversation)
+            try ConversationRow.fetchOne(db, sql: "SELECT * FROM conversations WHERE org_id = ? AND id = ?", arguments: [orgId, id])?.record
         }
     }
 
     public func messages(conversationId: String) throws -> [ConversationMessage] {
-        try database.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT role, content, created_at FROM conversation_messages WHERE conversation_id = ? ORDER BY seq",
-                arguments: [conversationId]
-            ).map {
-                ConversationMessage(role: ConversationMessage.Role(rawValue: $0["role"]) ?? .error, content: $0["content"], createdAt: $0["created_at"])
-            }
-        }
-    }
-
-    static func append(_ db: GRDB.Database, _ conversationId: String, _ messages: [ConversationMessage]) throws {
-        var seq = try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM conversation_messages WHERE conversation_id = ?"),
-            arguments: [conversationId]) ?? 0
-        let insert = try db.cachedStatement(
-            sql: "INSERT INTO conversation_messages (conversation_id, seq, role, content, created_at) VALUES (?, ?, ?, ?, ?)")
-        for message in messages {
-            seq += 1
-            try insert.execute(arguments: [conversationId, seq, message.role.rawValue, message.content, message.createdAt])
-        }
+        try database.read { db in try ConversationRows.messages(db, conversationId: conversationId) }
     }
 
     public func startConversation(_ c: ConversationRecord, messages: [ConversationMessage]) throws {
         try database.write { db in
-            try Self.insertConversation(db, c)
-            try Self.append(db, c.id, messages)
+            try ConversationRows.insert(db, c)
+            try ConversationRows.append(db, conversationId: c.id, messages)
         }
     }
 
@@ -279,62 +192,54 @@ public struct SQLiteChatStore: ChatStore {
         try database.write { db in
             let stamp = Timestamp.format(now)
             // A new turn reopens an ended chat: it leaves the analytics until it ends again.
-            if let current = try Row.fetchOne(
-                db, sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?", arguments: [conversationId]
-            ).map(Self.conversation), current.isCounted {
+            if let current = try ConversationRows.find(db, id: conversationId), current.isCounted {
                 try AnalyticsRollup.apply(db, current, sign: -1)
             }
             try db.execute(
                 sql: """
-                    UPDATE conversations SET last_activity_at = ?, updated_at = ?, status = 'in-progress',
+                    UPDATE conversations SET last_activity_at = ?, updated_at = ?, status = ?,
                         ended_at = NULL, ended_reason = NULL, sentiment = NULL, resolution = NULL,
                         cost = CASE WHEN ? IS NULL THEN cost ELSE COALESCE(cost, 0) + ? END,
                         unanswered = unanswered + ?, provider_chat_id = COALESCE(?, provider_chat_id)
                     WHERE id = ?
                     """,
-                arguments: [stamp, stamp, cost, cost, unanswered, providerChatId, conversationId])
-            try Self.append(db, conversationId, messages)
+                arguments: [
+                    stamp, stamp, ConversationStatus.inProgress.rawValue, cost, cost, unanswered, providerChatId, conversationId,
+                ])
+            try ConversationRows.append(db, conversationId: conversationId, messages)
         }
     }
 
     public func endConversation(id: String, outcome: ConversationOutcome, now: Date) throws {
         try database.write { db in
-            guard let c = try Row.fetchOne(
-                db, sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?", arguments: [id]
-            ).map(Self.conversation) else { throw StoreError.notFound("Conversation") }
-            let started = Timestamp.parse(c.startedAt) ?? now
-            let last = Timestamp.parse(c.lastActivityAt) ?? now
-            let transcript = try Row.fetchAll(
-                db, sql: "SELECT role, content FROM conversation_messages WHERE conversation_id = ? AND role <> 'error' ORDER BY seq",
-                arguments: [id]
-            ).map { ($0["role"] as String == "user" ? "User: " : "AI: ") + ($0["content"] as String) }.joined(separator: "\n")
-            try db.execute(
-                sql: """
-                    UPDATE conversations SET status = 'ended', ended_at = ?, ended_reason = ?, duration_seconds = ?,
-                        summary = ?, success_evaluation = ?, sentiment = ?, resolution = ?, transcript = ?, updated_at = ?
-                    WHERE id = ?
-                    """,
-                arguments: [
-                    c.lastActivityAt, outcome.endedReason, max(0, Int(last.timeIntervalSince(started).rounded())),
-                    outcome.summary, outcome.successEvaluation, outcome.sentiment, outcome.resolution, transcript,
-                    Timestamp.format(now), id,
-                ])
-            if c.isCounted { try AnalyticsRollup.apply(db, c, sign: -1) }
-            if let ended = try Row.fetchOne(
-                db, sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?", arguments: [id]
-            ).map(Self.conversation) {
-                try AnalyticsRollup.apply(db, ended, sign: 1)
-            }
+            guard let open = try ConversationRows.find(db, id: id) else { throw StoreError.notFound("Conversation") }
+            let started = Timestamp.parse(open.startedAt) ?? now
+            let last = Timestamp.parse(open.lastActivityAt) ?? now
+            var ended = open
+            ended.status = .ended
+            ended.endedAt = open.lastActivityAt
+            ended.endedReason = outcome.endedReason
+            ended.durationSeconds = max(0, Int(last.timeIntervalSince(started).rounded()))
+            ended.summary = outcome.summary
+            ended.successEvaluation = outcome.successEvaluation
+            ended.sentiment = outcome.sentiment
+            ended.resolution = outcome.resolution
+            ended.transcript = try ConversationRows.messages(db, conversationId: id).filter { $0.role != .error }
+                .map { ($0.role == .user ? "User: " : "AI: ") + $0.content }.joined(separator: "\n")
+            ended.updatedAt = Timestamp.format(now)
+            try ConversationRow(ended).update(db)
+            if open.isCounted { try AnalyticsRollup.apply(db, open, sign: -1) }
+            try AnalyticsRollup.apply(db, ended, sign: 1)
         }
     }
 
     public func idleConversations(before cutoff: Date, limit: Int) throws -> [ConversationRecord] {
         try database.read { db in
-            try Row.fetchAll(
+            try ConversationRow.fetchAll(
                 db,
-                sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE status = 'in-progress' AND last_activity_at < ? ORDER BY last_activity_at LIMIT ?",
-                arguments: [Timestamp.format(cutoff), limit]
-            ).map(Self.conversation)
+                sql: "SELECT * FROM conversations WHERE status = ? AND last_activity_at < ? ORDER BY last_activity_at, id LIMIT ?",
+                arguments: [ConversationStatus.inProgress.rawValue, Timestamp.format(cutoff), limit]
+            ).map(\.record)
         }
     }
 }

@@ -10,6 +10,7 @@ public struct SQLiteResourceStore: ResourceStore {
 
     // MARK: assistants and tools (table names come from DocumentKind, never from input)
 
+    // hand-written: hot path, see bench/README.md "Row mapping"
     public func documents(_ kind: DocumentKind, orgId: String, limit: Int, offset: Int) throws -> (bodies: [String], total: Int) {
         try database.read { db in
             let bodies = try String.fetchAll(
@@ -21,6 +22,7 @@ public struct SQLiteResourceStore: ResourceStore {
         }
     }
 
+    // hand-written: hot path, see bench/README.md "Row mapping"
     public func document(_ kind: DocumentKind, orgId: String, id: String) throws -> DocumentRecord? {
         try database.read { db in
             try Row.fetchOne(
@@ -40,12 +42,11 @@ public struct SQLiteResourceStore: ResourceStore {
 
     public func insertDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: [UInt8]?, completing operation: String?) throws {
         try database.write { db in
+            // SQL: the table is the kind's, chosen at run time, where a record type has one fixed table.
             try db.execute(
                 sql: "INSERT INTO \(kind.table) (id, org_id, provider_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [record.id, record.orgId, record.providerId, record.body, record.createdAt, record.updatedAt])
-            if let secret {
-                try db.execute(sql: "INSERT INTO tool_secrets (tool_id, sealed) VALUES (?, ?)", arguments: [record.id, Data(secret)])
-            }
+            if let secret { try ToolSecretRow(toolId: record.id, sealed: Data(secret)).insert(db) }
             try Self.complete(db, operation)
         }
     }
@@ -92,31 +93,19 @@ public struct SQLiteResourceStore: ResourceStore {
 
     public func toolSecret(toolId: String) throws -> [UInt8]? {
         try database.read { db in
-            try Data.fetchOne(db, sql: "SELECT sealed FROM tool_secrets WHERE tool_id = ?", arguments: [toolId]).map { Array($0) }
+            try ToolSecretRow.fetchOne(db, sql: "SELECT * FROM tool_secrets WHERE tool_id = ?", arguments: [toolId]).map { Array($0.sealed) }
         }
     }
 
     // MARK: phone numbers
 
-    static let phoneColumns = "id, org_id, provider, number, name, assistant_id, provider_id, credentials, created_at, updated_at"
-    static let phoneColumnsRead = phoneColumns + ", version, missing_syncs"
-
-    static func phoneNumber(_ row: Row) -> PhoneNumberRecord {
-        PhoneNumberRecord(
-            id: row["id"], orgId: row["org_id"], provider: row["provider"], number: row["number"], name: row["name"],
-            assistantId: row["assistant_id"], providerId: row["provider_id"],
-            credentials: (row["credentials"] as Data?).map { Array($0) },
-            createdAt: row["created_at"], updatedAt: row["updated_at"], version: row["version"],
-            missingSyncs: row["missing_syncs"])
-    }
-
     public func phoneNumbers(orgId: String, limit: Int, offset: Int) throws -> (items: [PhoneNumberRecord], total: Int) {
         try database.read { db in
-            let items = try Row.fetchAll(
+            let items = try PhoneNumberRow.fetchAll(
                 db,
-                sql: "SELECT \(Self.phoneColumnsRead) FROM phone_numbers WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                sql: "SELECT * FROM phone_numbers WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                 arguments: [orgId, limit, offset]
-            ).map(Self.phoneNumber)
+            ).map(\.record)
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM phone_numbers WHERE org_id = ?", arguments: [orgId]) ?? 0
             return (items, total)
         }
@@ -124,18 +113,17 @@ public struct SQLiteResourceStore: ResourceStore {
 
     public func phoneNumber(orgId: String, id: String) throws -> PhoneNumberRecord? {
         try database.read { db in
-            try Row.fetchOne(
+            try PhoneNumberRow.fetchOne(
                 db,
-                sql: "SELECT \(Self.phoneColumnsRead) FROM phone_numbers WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1",
+                sql: "SELECT * FROM phone_numbers WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1",
                 arguments: [orgId, id, id, id]
-            ).map(Self.phoneNumber)
+            )?.record
         }
     }
 
     public func phoneNumbersWithProviderIds() throws -> [PhoneNumberRecord] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.phoneColumnsRead) FROM phone_numbers WHERE provider_id IS NOT NULL")
-                .map(Self.phoneNumber)
+            try PhoneNumberRow.fetchAll(db, sql: "SELECT * FROM phone_numbers WHERE provider_id IS NOT NULL").map(\.record)
         }
     }
 
@@ -148,12 +136,7 @@ public struct SQLiteResourceStore: ResourceStore {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM phone_numbers WHERE number = ?", arguments: [r.number]) == true {
                 throw StoreError.conflict("The number \(r.number) is already registered")
             }
-            try db.execute(
-                sql: "INSERT INTO phone_numbers (\(Self.phoneColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                arguments: [
-                    r.id, r.orgId, r.provider, r.number, r.name, r.assistantId, r.providerId,
-                    r.credentials.map { Data($0) }, r.createdAt, r.updatedAt,
-                ])
+            try PhoneNumberRow(r).insert(db)
             try Self.complete(db, operation)
         }
     }
@@ -218,12 +201,7 @@ public struct SQLiteResourceStore: ResourceStore {
 
     public func beginOperation(_ op: ProviderOperation) throws {
         try database.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO provider_operations (id, org_id, kind, action, local_id, owner, started_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [op.id, op.orgId, op.kind.rawValue, op.action.rawValue, op.localId, op.owner, op.startedAt])
+            try ProviderOperationRow(op).insert(db)
         }
     }
 
@@ -233,13 +211,7 @@ public struct SQLiteResourceStore: ResourceStore {
 
     public func pendingOperations() throws -> [ProviderOperation] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM provider_operations ORDER BY started_at").compactMap { row in
-                guard let kind = ProviderOperation.Kind(rawValue: row["kind"]),
-                      let action = ProviderOperation.Action(rawValue: row["action"]) else { return nil }
-                return ProviderOperation(
-                    id: row["id"], orgId: row["org_id"], kind: kind, action: action, localId: row["local_id"],
-                    owner: row["owner"], startedAt: row["started_at"])
-            }
+            try ProviderOperationRow.fetchAll(db, sql: "SELECT * FROM provider_operations ORDER BY started_at").compactMap(\.operation)
         }
     }
 

@@ -65,14 +65,13 @@ public enum CallIngestion {
         case .int(let i)?: success = String(i)
         default: success = nil
         }
-        let declared = analysis?["structuredData"]?["sentiment"]?.stringValue?.lowercased()
-        let sentiment = ["positive", "neutral", "negative"].contains(declared ?? "")
-            ? declared! : localSentiment(messages)
+        let declared = analysis?["structuredData"]?["sentiment"]?.stringValue.flatMap { Sentiment(rawValue: $0.lowercased()) }
+        let sentiment = declared ?? ConversationAnalysis.sentiment(of: messages)
         let type = call["type"]?.stringValue ?? (phoneNumber != nil ? "inboundPhoneCall" : "webCall")
         let recording = artifact?["recording"]
         let record = ConversationRecord(
             id: id, orgId: orgId, assistantId: assistant?.localId ?? assistantRef, phoneNumberId: phoneNumber?.localId ?? numberRef,
-            channel: type.lowercased().contains("phone") ? "phone" : "web", type: type, status: "ended",
+            channel: type.lowercased().contains("phone") ? .phone : .web, type: type, status: .ended,
             endedReason: endedReason, startedAt: Timestamp.format(startedAt ?? createdAt),
             endedAt: endedAt.map(Timestamp.format), lastActivityAt: Timestamp.format(endedAt ?? createdAt),
             durationSeconds: max(0, Int((duration ?? 0).rounded())), sentiment: sentiment,
@@ -92,21 +91,12 @@ public enum CallIngestion {
 
     /// escalated: the assistant forwarded the call; failed: the call ended in error or without reaching
     /// anyone (`failedReasons`, `pipeline-error-*`), or the analysis judged it unsuccessful; else resolved.
-    public static func resolution(endedReason: String?, success: String?) -> String {
+    public static func resolution(endedReason: String?, success: String?) -> Resolution {
         let reason = endedReason ?? ""
-        if reason == "assistant-forwarded-call" || reason.contains("transfer") { return "escalated" }
-        if failedReasons.contains(reason) || reason.hasPrefix("pipeline-error") || reason.contains("failed") { return "failed" }
-        if success == "false" { return "failed" }
-        return "resolved"
-    }
-
-    public static func localSentiment(_ messages: [ConversationMessage]) -> String {
-        let record = ConversationRecord(
-            id: "", orgId: "", assistantId: nil, phoneNumberId: nil, channel: "phone", type: "", status: "ended",
-            endedReason: nil, startedAt: "", endedAt: nil, lastActivityAt: "", durationSeconds: 0, sentiment: nil,
-            resolution: nil, summary: nil, successEvaluation: nil, transcript: nil, recordingUrl: nil, stereoRecordingUrl: nil,
-            customerNumber: nil, cost: nil, providerChatId: nil, unanswered: 0, createdAt: "", updatedAt: "")
-        return ConversationAnalysis.localOutcome(record, messages, endedReason: "").sentiment
+        if reason == "assistant-forwarded-call" || reason.contains("transfer") { return .escalated }
+        if failedReasons.contains(reason) || reason.hasPrefix("pipeline-error") || reason.contains("failed") { return .failed }
+        if success == "false" { return .failed }
+        return .resolved
     }
 
     public static func number(_ value: JSONValue?) -> Double? {

@@ -36,7 +36,7 @@ public enum ChatService {
         var history: [ConversationMessage] = []
         let conversation: ConversationRecord
         if let previous = previousChatId, !previous.isEmpty {
-            guard let existing = try context.chats.conversation(orgId: orgId, id: previous), existing.channel == "web" else {
+            guard let existing = try context.chats.conversation(orgId: orgId, id: previous), existing.channel == .web else {
                 throw StoreError.notFound("Chat")
             }
             guard existing.assistantId == assistant.id else {
@@ -51,10 +51,7 @@ public enum ChatService {
             if config.firstMessageMode != .waitsForUser, let first = config.firstMessage, !first.isEmpty {
                 opening.append(ConversationMessage(role: .assistant, content: first, createdAt: stamp))
             }
-            conversation = ConversationRecord(
-                id: context.ids.next("chat"), orgId: orgId, assistantId: assistant.id, channel: "web", type: "webChat",
-                status: "in-progress", startedAt: stamp, lastActivityAt: stamp, durationSeconds: 0, unanswered: 0,
-                createdAt: stamp, updatedAt: stamp)
+            conversation = .webChat(id: context.ids.next("chat"), orgId: orgId, assistantId: assistant.id, at: stamp)
             history = opening
             try context.chats.startConversation(conversation, messages: opening + [userMessage])
         }

@@ -12,7 +12,12 @@ public struct ConfigError: Error, CustomStringConvertible {
 public struct Config: Sendable {
     public enum ProviderKind: String, Sendable { case local, vapi }
 
-    public var databasePath: String
+    /// `EDMO_DATABASE`: a SQLite file's path, or a PostgreSQL URL (`postgres://...`) or libpq
+    /// `key=value` string (see `Config.isPostgres`).
+    public var database: String
+    /// Connections to PostgreSQL this process holds at most (`EDMO_DATABASE_POOL`); nil: workers + 2, one
+    /// per worker thread and one each for the background sweeps.
+    public var databasePoolSize: Int?
     public var secretKey: [UInt8]
     public var analyticsAPIKey: String?
     public var webhookSecret: String?
@@ -59,15 +64,23 @@ public struct Config: Sendable {
     /// The outbound gate's size: `EDMO_OUTBOUND_CONCURRENCY`, else max(1, workers / 2).
     public var outboundLimit: Int { outboundConcurrency ?? max(1, workers / 2) }
 
-    public init(databasePath: String, secretKey: [UInt8]) {
-        self.databasePath = databasePath
+    public init(database: String, secretKey: [UInt8]) {
+        self.database = database
         self.secretKey = secretKey
     }
+
+    /// Whether `database` names a PostgreSQL server rather than a SQLite file.
+    public var isPostgres: Bool {
+        database.hasPrefix("postgres://") || database.hasPrefix("postgresql://")
+            || database.range(of: #"^[a-z_]+\s*="#, options: .regularExpression) != nil
+    }
+
+    public var poolSize: Int { databasePoolSize ?? workers + 2 }
 
     /// `needsSecretKey` is false for commands that never touch stored secrets (`migrate`, `users`).
     public static func fromEnvironment(_ env: [String: String], needsSecretKey: Bool = true) throws -> Config {
         guard let database = nonEmpty(env["EDMO_DATABASE"]) else {
-            throw ConfigError(description: "EDMO_DATABASE is not set: give the path of the SQLite database file")
+            throw ConfigError(description: "EDMO_DATABASE is not set: give the path of the SQLite database file, or a postgres:// URL")
         }
         var key: [UInt8] = []
         if let hex = nonEmpty(env["EDMO_SECRET_KEY"]) {
@@ -78,7 +91,7 @@ public struct Config: Sendable {
         } else if needsSecretKey {
             throw ConfigError(description: "EDMO_SECRET_KEY is not set: 64 hex characters (32 bytes); try `openssl rand -hex 32`")
         }
-        var config = Config(databasePath: database, secretKey: key)
+        var config = Config(database: database, secretKey: key)
         config.analyticsAPIKey = try sharedSecret(env, "ANALYTICS_API_KEY")
         config.webhookSecret = try sharedSecret(env, "EDMO_WEBHOOK_SECRET")
         if let raw = nonEmpty(env["EDMO_PROVIDER"]) {
@@ -114,6 +127,7 @@ public struct Config: Sendable {
         try integer(env, "EDMO_CHAT_HISTORY_MESSAGES", 2...200) { config.chatHistoryMessages = $0 }
         try integer(env, "EDMO_PROVIDER_TIMEOUT_SECONDS", 1...120) { config.providerTimeoutSeconds = $0 }
         try integer(env, "EDMO_WORKERS", 1...4096) { config.workers = $0 }
+        try integer(env, "EDMO_DATABASE_POOL", 1...1000) { config.databasePoolSize = $0 }
         try integer(env, "EDMO_MAX_BODY_BYTES", 1024...(64 << 20)) { config.maxBodyBytes = $0 }
         try integer(env, "EDMO_SESSION_IDLE_SECONDS", 60...31_536_000) { config.sessionIdleSeconds = $0 }
         try integer(env, "EDMO_SESSION_MAX_SECONDS", 60...31_536_000) { config.sessionMaxSeconds = $0 }

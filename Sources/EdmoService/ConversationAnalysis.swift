@@ -42,29 +42,37 @@ public enum ConversationAnalysis {
     /// resolution: "escalated" when the user asked for a person, "failed" when the last answer was a gap or
     /// an error (or half the answers were), else "resolved"; success is "true" exactly when resolved.
     public static func localOutcome(_ conversation: ConversationRecord, _ messages: [ConversationMessage], endedReason: String) -> ConversationOutcome {
-        let userText = messages.filter { $0.role == .user }.map { $0.content.lowercased() }
-        let words = userText.flatMap { $0.split(whereSeparator: { !$0.isLetter }).map(String.init) }
-        let positive = words.filter(positiveWords.contains).count
-        let negative = words.filter(negativeWords.contains).count + userText.filter { $0.contains("not helpful") }.count
-        let sentiment = positive > negative ? "positive" : negative > positive ? "negative" : "neutral"
-
+        let userText = userTexts(messages)
         let answers = messages.filter { $0.role != .user }.count
         let lastFailed = messages.last.map { $0.role == .error } ?? false
             || (conversation.unanswered > 0 && messages.last?.role == .assistant && lastAnswerWasGap(messages))
-        let resolution: String
+        let resolution: Resolution
         if userText.contains(where: { text in escalationPhrases.contains { text.contains($0) } }) {
-            resolution = "escalated"
+            resolution = .escalated
         } else if lastFailed || (answers > 0 && conversation.unanswered * 2 >= answers) {
-            resolution = "failed"
+            resolution = .failed
         } else {
-            resolution = "resolved"
+            resolution = .resolved
         }
         let first = messages.first { $0.role == .user }?.content ?? ""
         var summary = "Chat of \(messages.count) messages about \"\(first.prefix(80))\(first.count > 80 ? "..." : "")\""
         if conversation.unanswered > 0 { summary += "; \(conversation.unanswered) question(s) could not be answered" }
         return ConversationOutcome(
-            summary: summary, successEvaluation: resolution == "resolved" ? "true" : "false", sentiment: sentiment,
+            summary: summary, successEvaluation: resolution == .resolved ? "true" : "false", sentiment: sentiment(of: messages),
             resolution: resolution, endedReason: endedReason)
+    }
+
+    /// The local sentiment rule alone: also what a call report without a declared sentiment is given.
+    public static func sentiment(of messages: [ConversationMessage]) -> Sentiment {
+        let userText = userTexts(messages)
+        let words = userText.flatMap { $0.split(whereSeparator: { !$0.isLetter }).map(String.init) }
+        let positive = words.filter(positiveWords.contains).count
+        let negative = words.filter(negativeWords.contains).count + userText.filter { $0.contains("not helpful") }.count
+        return positive > negative ? .positive : negative > positive ? .negative : .neutral
+    }
+
+    static func userTexts(_ messages: [ConversationMessage]) -> [String] {
+        messages.filter { $0.role == .user }.map { $0.content.lowercased() }
     }
 
     public static func lastAnswerWasGap(_ messages: [ConversationMessage]) -> Bool {
@@ -86,14 +94,14 @@ public enum ConversationAnalysis {
         guard let start = text.firstIndex(of: "{"), let end = text.lastIndex(of: "}"),
               let json = try? JSONValue.parse(Array(text[start...end].utf8)),
               let summary = json["summary"]?.stringValue,
-              let sentiment = json["sentiment"]?.stringValue, ["positive", "neutral", "negative"].contains(sentiment),
-              let resolution = json["resolution"]?.stringValue, ["resolved", "escalated", "failed"].contains(resolution)
+              let sentiment = json["sentiment"]?.stringValue.flatMap(Sentiment.init(rawValue:)),
+              let resolution = json["resolution"]?.stringValue.flatMap(Resolution.init(rawValue:))
         else { throw LLMError.failed("the analysis is not the JSON asked for") }
         let success: String
         switch json["successEvaluation"] {
         case .bool(let b)?: success = b ? "true" : "false"
         case .string(let s)?: success = s == "true" ? "true" : "false"
-        default: success = resolution == "resolved" ? "true" : "false"
+        default: success = resolution == .resolved ? "true" : "false"
         }
         return ConversationOutcome(
             summary: String(summary.prefix(1000)), successEvaluation: success, sentiment: sentiment, resolution: resolution,
@@ -101,9 +109,12 @@ public enum ConversationAnalysis {
     }
 
     /// Ends and analyses conversations idle for `EDMO_CHAT_IDLE_SECONDS`; `edmo serve` runs it every minute.
+    /// With several hosts on one database, each sweep is claimed in the database, so one host analyses a
+    /// conversation (a language-model call) and ends it, not each of them.
     public static func closeIdle(_ context: AppContext) {
         let cutoff = context.now.addingTimeInterval(-TimeInterval(context.config.chatIdleSeconds))
         do {
+            guard try context.resources.claimJob("idle-chat-sweep", every: 30, now: context.now) else { return }
             for conversation in try context.chats.idleConversations(before: cutoff, limit: 500) {
                 try end(conversation, reason: "idle-timeout", context)
             }

@@ -1,20 +1,16 @@
-import EdmoProviders
 import EdmoCore
 import EdmoStore
 import Foundation
 
-/// An assistant or tool as the services see it: the client's configuration plus the fields the server owns.
+/// A stored assistant or tool read back as JSON: the configuration without the fields the server owns.
 public struct Document {
-    public static let serverFields: Set<String> = ["id", "orgId", "createdAt", "updatedAt", "providerId"]
+    public static let serverFields = ServerFields.document
 
     public var config: [String: JSONValue]
     /// Fields stored alongside the configuration but never sent to the platform (a tool's `provider` label).
     public var local: [String: JSONValue] = [:]
-
-    public init(config: [String: JSONValue], local: [String: JSONValue] = [:]) {
-        self.config = config
-        self.local = local
-    }
+    /// A tool's `server.secret`, stored sealed apart from the body (read by `init(platform:)` only).
+    public var secret: String?
 
     public init(stored record: DocumentRecord, localKeys: Set<String>) throws {
         guard case .object(var fields) = try JSONValue.parse(Array(record.body.utf8)) else {
@@ -25,15 +21,16 @@ public struct Document {
         config = fields
     }
 
-    public func record(id: String, orgId: String, providerId: String?, createdAt: String, updatedAt: String) throws -> DocumentRecord {
-        var fields = config.merging(local) { a, _ in a }
-        fields["id"] = .string(id)
-        fields["orgId"] = .string(orgId)
-        fields["createdAt"] = .string(createdAt)
-        fields["updatedAt"] = .string(updatedAt)
-        fields["providerId"] = providerId.map(JSONValue.string) ?? .null
-        let body = String(decoding: try JSON.encode(JSONValue.object(fields)), as: UTF8.self)
-        return DocumentRecord(id: id, orgId: orgId, providerId: providerId, body: body, createdAt: createdAt, updatedAt: updatedAt)
+    /// A stored document as the platform knows it: the local fields apart, a tool's secret put back.
+    public init(platform record: DocumentRecord, _ kind: DocumentKind, _ context: AppContext) throws {
+        try self.init(stored: record, localKeys: kind.localFields)
+        guard kind == .tool, let sealed = try context.resources.toolSecret(toolId: record.id) else { return }
+        let secret = String(decoding: try context.unseal(sealed), as: UTF8.self)
+        self.secret = secret
+        if case .object(var server)? = config["server"] {
+            server["secret"] = .string(secret)
+            config["server"] = .object(server)
+        }
     }
 
     /// The configuration as sent to the voice platform: tagged with our id in `metadata.edmoId`, so a
@@ -43,15 +40,23 @@ public struct Document {
         config["metadata"] = (config["metadata"] ?? .object([:])).merged(with: .object(["edmoId": .string(id)]))
         return .object(config)
     }
+}
 
-    /// A stored tool as the platform knows it: the whole server object, secret included.
-    public static func platformTool(_ record: DocumentRecord, _ context: AppContext) throws -> Document {
-        var document = try Document(stored: record, localKeys: ["provider"])
-        let secret = try context.resources.toolSecret(toolId: record.id).map { String(decoding: try context.unseal($0), as: UTF8.self) }
-        if let secret, case .object(var server)? = document.config["server"] {
-            server["secret"] = .string(secret)
-            document.config["server"] = .object(server)
-        }
-        return document
+/// A document as stored and returned: the configuration's fields and the server's in one JSON object,
+/// encoded once from the typed configuration.
+struct StoredDocument<Config: Encodable>: Encodable {
+    let config: Config
+    let record: DocumentRecord
+
+    enum Key: String, CodingKey { case id, orgId, providerId, createdAt, updatedAt }
+
+    func encode(to encoder: Encoder) throws {
+        try config.encode(to: encoder)
+        var server = encoder.container(keyedBy: Key.self)
+        try server.encode(record.id, forKey: .id)
+        try server.encode(record.orgId, forKey: .orgId)
+        try server.encode(record.providerId, forKey: .providerId)  // null until the platform has it
+        try server.encode(record.createdAt, forKey: .createdAt)
+        try server.encode(record.updatedAt, forKey: .updatedAt)
     }
 }

@@ -132,8 +132,7 @@ public struct ProviderSync {
         case .update:
             guard let kind, let record = try context.resources.document(kind, orgId: op.orgId, id: op.localId),
                   let providerId = record.providerId else { return }
-            let document = kind == .tool
-                ? try Document.platformTool(record, context) : try Document(stored: record, localKeys: [])
+            let document = try Document(platform: record, kind, context)
             _ = try platform.update(collection, id: providerId, Document.tagged(document.config, id: record.id))
         case .delete:
             if let kind {

@@ -7,16 +7,31 @@ public struct AnalyticsFilter: Sendable, Equatable {
     public var orgId: String?
     /// First day counted, `YYYY-MM-DD` (UTC).
     public var fromDay: String
-    public var channel: String?
-    public var sentiment: String?
-    public var resolution: String?
+    public var channel: ConversationChannel?
+    public var sentiment: Sentiment?
+    public var resolution: Resolution?
     public var assistantId: String?
     public var phoneNumberId: String?
 
-    public init(orgId: String?, fromDay: String, channel: String? = nil, sentiment: String? = nil, resolution: String? = nil,
-                assistantId: String? = nil, phoneNumberId: String? = nil) {
+    public init(orgId: String?, fromDay: String, channel: ConversationChannel? = nil, sentiment: Sentiment? = nil,
+                resolution: Resolution? = nil, assistantId: String? = nil, phoneNumberId: String? = nil) {
         self.orgId = orgId; self.fromDay = fromDay; self.channel = channel; self.sentiment = sentiment
         self.resolution = resolution; self.assistantId = assistantId; self.phoneNumberId = phoneNumberId
+    }
+}
+
+/// Where a page of conversations (newest first) ended: the last row's creation time and id.
+public struct ConversationCursor: Sendable, Equatable {
+    public var createdAt: String
+    public var id: String
+
+    public init(createdAt: String, id: String) {
+        self.createdAt = createdAt
+        self.id = id
+    }
+
+    public init(after record: ConversationRecord) {
+        self.init(createdAt: record.createdAt, id: record.id)
     }
 }
 
@@ -62,6 +77,9 @@ public protocol AnalyticsStore: Sendable {
     func recount(_ filter: AnalyticsFilter) throws -> AnalyticsCounts
     /// Analysed conversations matching the filter, newest first.
     func conversations(_ filter: AnalyticsFilter, limit: Int, offset: Int) throws -> [ConversationRecord]
+    /// The same order, the page after `cursor` (keyset paging): an export reads every row in pages, each its
+    /// own short read, without an offset that grows with the export or a read held open while it is sent.
+    func conversations(_ filter: AnalyticsFilter, after cursor: ConversationCursor?, limit: Int) throws -> [ConversationRecord]
     func conversation(orgId: String?, id: String) throws -> ConversationRecord?
     /// Pending knowledge gaps (all, and high priority).
     func gapCounts(orgId: String?, assistantId: String?) throws -> (total: Int, high: Int)

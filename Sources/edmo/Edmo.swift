@@ -11,7 +11,7 @@ import Foundation
 @main
 struct Edmo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The Edmo Agent Builder API: a FastCGI responder over SQLite.",
+        abstract: "The Edmo Agent Builder API: a FastCGI responder over SQLite or PostgreSQL.",
         subcommands: [Serve.self, Migrate.self, Users.self, AnalyticsCommand.self, ImportCalls.self],
         defaultSubcommand: Serve.self)
 }
@@ -26,14 +26,11 @@ enum Startup {
         }
     }
 
-    static func database(_ config: Config) throws -> EdmoDatabase {
+    static func database(_ config: Config) throws -> Database {
         let executable = CommandLine.arguments.first ?? "edmo"
         let path = Migration.locate(configured: config.migrationsPath, executable: executable)
         guard let path else { throw ValidationError("cannot find the migrations folder; set EDMO_MIGRATIONS") }
-        let database = try EdmoDatabase(path: config.databasePath)
-        let applied = try database.migrate(try Migration.load(from: path))
-        if !applied.isEmpty { Logger.stderr.info("applied migrations: \(applied.joined(separator: ", "))") }
-        return database
+        return try Database.open(config, migrations: path)
     }
 }
 

@@ -162,8 +162,8 @@ struct AnalyticsSetup {
             let filter = AnalyticsFilter(
                 orgId: [nil, org].randomElement()!,
                 fromDay: AnalyticsFormat.firstDay(of: [7, 30, 90, 120].randomElement()!, now: t0),
-                channel: [nil, "web", "phone"].randomElement()!, sentiment: [nil, "positive", "neutral", "negative"].randomElement()!,
-                resolution: [nil, "resolved", "escalated", "failed"].randomElement()!,
+                channel: [nil, .web, .phone].randomElement()!, sentiment: [nil, .positive, .neutral, .negative].randomElement()!,
+                resolution: [nil, .resolved, .escalated, .failed].randomElement()!,
                 assistantId: [nil, s.assistantA, s.assistantB].randomElement()!, phoneNumberId: [nil, s.number].randomElement()!)
             #expect(try store.counts(filter) == store.recount(filter), "\(filter)")
         }

@@ -188,5 +188,16 @@ import Testing
         let app = try TestApp()
         let response = app.send("POST", "/api/auth/login", json: #"{"email":"a@b.c","email":"x@y.z","password":"p"}"#)
         #expect(response.status == 400 && response.error == "Duplicate key in JSON body: email")
+        let nul = app.send("POST", "/api/auth/login", json: #"{"email":"a\u0000@b.c","password":"p"}"#)
+        #expect(nul.status == 400 && nul.error == #"JSON body holds a NUL character (\u0000), which text cannot contain"#)
+    }
+
+    /// Neither store can keep a NUL in text (PostgreSQL refuses it, SQLite cuts the text at it).
+    @Test func aNulNeverReachesAStore() {
+        #expect(throws: JSONCheck.Failure.nulCharacter) { try JSONCheck.validate(Array(#"{"name":"a\u0000b"}"#.utf8)) }
+        #expect(throws: Never.self) { try JSONCheck.validate(Array(#"{"name":"a\u0001b"}"#.utf8)) }
+        #expect(Request.decodePath("/api/assistants/a%00b") == "/api/assistants/a%00b")
+        #expect(Request.decodePath("/api/assistants/a%20b") == "/api/assistants/a b")
+        #expect(Request.parseQuery("assistantId=x%00&channel=web") == ["assistantId": "x%00", "channel": "web"])
     }
 }

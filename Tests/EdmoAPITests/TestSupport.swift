@@ -49,9 +49,9 @@ struct TestApp {
     init(passwords: PasswordHasher = .fastForTests(), configure: (inout Config) -> Void = { _ in }) throws {
         directory = makeTempDirectory()
         clock = TestClock(t0)
-        var config = Config(databasePath: directory + "/edmo.sqlite", secretKey: Array(repeating: 7, count: 32))
+        var config = Config(database: directory + "/edmo.sqlite", secretKey: Array(repeating: 7, count: 32))
         configure(&config)
-        database = try EdmoDatabase(path: config.databasePath)
+        database = try EdmoDatabase(path: config.database)
         try database.migrate(try Migration.load(from: migrationsPath))
         let sink = LogSink()
         logLines = sink

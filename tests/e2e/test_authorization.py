@@ -4,7 +4,6 @@ each role's `permissions` in /api/auth/me reports it). Plus session fixation and
 import hashlib
 import itertools
 import os
-import sqlite3
 import statistics
 import time
 
@@ -57,9 +56,8 @@ class World:
         revoked.post(self.api + "/auth/logout")
         expired = stack.session("viewer@a.edu", PASSWORD)
         token = expired.cookies["auth-token"]
-        with sqlite3.connect(stack.env["EDMO_DATABASE"]) as db:
-            db.execute("UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z' WHERE token_hash = ?",
-                       (hashlib.sha256(token.encode()).hexdigest(),))
+        stack.sql("UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z' WHERE token_hash = ?",
+                  (hashlib.sha256(token.encode()).hexdigest(),))
         self.expired_cookie = {"auth-token": token}
         self.shared = {org: self.make(org) for org in ("a", "b")}
 

@@ -2,8 +2,8 @@
 
 Walks the app as its users would, one story per test: an EDITOR builds and tests an assistant (each story
 in an organisation of its own, starting from what its fixtures made through the API), a VIEWER only reads.
-Every page is saved to docs/screenshots/NAME.png. Any SEVERE browser console entry fails the test,
-except the API's own 4xx answers that the UI handles and shows (wrong password, 401 before sign-in,
+Every page is saved to docs/screenshots/NAME.png (on the SQLite pass). Any SEVERE browser console entry fails
+the test, except the API's own 4xx answers that the UI handles and shows (wrong password, 401 before sign-in,
 a validation error): Chrome logs those as "Failed to load resource".
 """
 import itertools
@@ -21,9 +21,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import REPO
+from conftest import POSTGRES, REPO
 
-SHOTS = os.path.join(REPO, "docs", "screenshots")
+# The README's screenshots come from the default store's pass; the PostgreSQL pass keeps its own aside.
+SHOTS = os.path.join(tempfile.gettempdir(), "edmo-screenshots-postgresql") if POSTGRES else os.path.join(REPO, "docs", "screenshots")
 EDITOR = "editor@example.edu"
 VIEWER = "viewer@example.edu"
 PASSWORD = "user-password-1"

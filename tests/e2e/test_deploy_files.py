@@ -7,8 +7,12 @@ import shutil
 import subprocess
 import tempfile
 
+import pytest
+
 from conftest import EDMO_BIN, REPO, free_port, wait_for
 from test_nginx import LOGIN_SPELLINGS, fetch
+
+pytestmark = pytest.mark.store_independent("the shipped systemd and nginx files, with no edmo behind nginx: no store")
 
 
 def test_systemd_units_verify_clean():

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import tempfile
 
+import pytest
 import requests
 
 from conftest import EDMO_BIN, REPO, free_port, wait_for
@@ -82,6 +83,7 @@ def outside_paths(text, clone):
     return bad
 
 
+@pytest.mark.store_independent("make run in a clone always runs on its default SQLite file (.run/edmo.sqlite)")
 def test_fresh_clone_runs_and_tests_with_nothing_beside_it():
     tmp = tempfile.mkdtemp(prefix="edmo-clone-")
     os.chmod(tmp, 0o755)  # nginx's workers (nobody) must traverse down to RUN_DIR

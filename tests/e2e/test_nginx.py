@@ -33,6 +33,7 @@ def fetch(port, method, path, headers=None, body=None, source="127.0.0.1", tls=F
         conn.close()
 
 
+@pytest.mark.store_independent("static files nginx serves itself; edmo is never asked")
 @pytest.mark.parametrize("path, local", [
     ("/vendor/chart.js/chart.min.js", CHART_JS),  # what index.html loads
     ("/js/app.js?v=1", "web/js/app.js"),

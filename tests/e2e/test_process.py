@@ -4,6 +4,7 @@ import os
 import subprocess
 import time
 
+import pytest
 import requests
 
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, EDMO_BIN, Stack
@@ -82,6 +83,7 @@ def test_concurrent_load_does_not_starve_workers(stack):
     assert r.status_code == 200
 
 
+@pytest.mark.store_independent("the settings are refused before any store is opened")
 def test_missing_setting_stops_the_program_naming_it():
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDMO_")}
     r = subprocess.run([EDMO_BIN, "migrate"], env=env, capture_output=True, text=True, timeout=30)

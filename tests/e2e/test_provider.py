@@ -1,6 +1,5 @@
 """EDMO_PROVIDER=vapi: the real libcurl client against a fake Vapi-compatible server on 127.0.0.1.
 Provider first, then the local copy; failures change nothing; a crash in between orphans nothing."""
-import sqlite3
 import threading
 
 import pytest
@@ -23,8 +22,7 @@ def vapi(fresh_stack):
 
 
 def rows(stack, sql):
-    with sqlite3.connect(stack.env["EDMO_DATABASE"]) as db:
-        return db.execute(sql).fetchall()
+    return stack.sql(sql)
 
 
 def test_crud_goes_to_the_platform_first(vapi):

@@ -4,7 +4,6 @@ import concurrent.futures
 import json
 import os
 import random
-import sqlite3
 import threading
 import time
 
@@ -90,24 +89,22 @@ def drive(writer, clients, seconds, kinds):
 
 
 def check_everything_acknowledged_exists(stack, writer):
-    db = sqlite3.connect(stack.env["EDMO_DATABASE"])
-    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    stack.check_integrity()
     for table, ids in (("assistants", writer.acked["assistants"]), ("phone_numbers", writer.acked["numbers"]), ("conversations", writer.acked["calls"])):
-        found = {row[0] for row in db.execute(f"SELECT id FROM {table}")}
+        found = {row[0] for row in stack.sql(f"SELECT id FROM {table}")}
         missing = [i for i in ids if i not in found]
         assert not missing, f"{len(missing)} acknowledged {table} lost, e.g. {missing[:3]}"
     # Nothing half written: every imported number has its sealed credentials, every counted conversation
     # is in the aggregates exactly once.
-    assert db.execute("SELECT COUNT(*) FROM phone_numbers WHERE provider = 'twilio' AND credentials IS NULL").fetchone() == (0,)
-    recount = db.execute("""
+    assert stack.sql_one("SELECT COUNT(*) FROM phone_numbers WHERE provider = 'twilio' AND credentials IS NULL") == (0,)
+    recount = stack.sql("""
         SELECT day, org_id, channel, sentiment, resolution, COUNT(*), SUM(duration_seconds) FROM conversations
         WHERE status = 'ended' AND sentiment IS NOT NULL AND resolution IS NOT NULL
-        GROUP BY day, org_id, channel, sentiment, resolution ORDER BY 1, 2, 3, 4, 5""").fetchall()
-    aggregates = db.execute("""
+        GROUP BY day, org_id, channel, sentiment, resolution ORDER BY 1, 2, 3, 4, 5""")
+    aggregates = stack.sql("""
         SELECT day, org_id, channel, sentiment, resolution, conversations, duration_seconds FROM analytics_daily
-        WHERE assistant_id = '' AND phone_number_id = '' AND conversations > 0 ORDER BY 1, 2, 3, 4, 5""").fetchall()
+        WHERE assistant_id = '' AND phone_number_id = '' AND conversations > 0 ORDER BY 1, 2, 3, 4, 5""")
     assert aggregates == recount
-    db.close()
 
 
 def start(fresh_stack):

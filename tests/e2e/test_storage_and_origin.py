@@ -1,12 +1,14 @@
 """Through nginx: a full disk is a 507 (not a 500) and recovers without a restart; cookie-authenticated
 writes from another site are refused while the dashboard's own and scripts' requests pass."""
+import contextlib
 import os
+import secrets
 import subprocess
 import tempfile
 
 import pytest
 
-from conftest import Stack
+from conftest import POSTGRES, Stack, psql
 from test_resources import ASSISTANT
 
 
@@ -40,9 +42,34 @@ def fill(path, leave_bytes):
         os.fsync(f.fileno())
 
 
-def test_a_full_disk_is_507_and_recovers_once_space_is_freed(small_disk):
-    stack = Stack(env={"EDMO_DATABASE": os.path.join(small_disk, "edmo.sqlite")}).start()
+@contextlib.contextmanager
+def stack_on(small_disk):
+    """A stack whose database is on `small_disk`: the SQLite file there; on PostgreSQL, the stack's database
+    made in a tablespace there (the server's WAL stays on its own disk: the tables and indexes fill this one)."""
+    if not POSTGRES:
+        stack = Stack(env={"EDMO_DATABASE": os.path.join(small_disk, "edmo.sqlite")})
+        try:
+            yield stack.start()
+        finally:
+            stack.stop()
+        return
+    # The tablespace's folder must belong to the server's user (`postgres` when the cluster was made as root).
+    data_directory = psql(POSTGRES, "SHOW data_directory", rows=True)[0]
+    location = os.path.join(small_disk, "tablespace")
+    os.mkdir(location, 0o700)
+    os.chown(location, os.stat(data_directory).st_uid, os.stat(data_directory).st_gid)
+    tablespace = "edmo_e2e_disk_" + secrets.token_hex(4)
+    psql(POSTGRES, f"CREATE TABLESPACE {tablespace} LOCATION '{location}'")
+    stack = Stack(tablespace=tablespace)
     try:
+        yield stack.start()
+    finally:
+        stack.stop()
+        psql(POSTGRES, f"DROP TABLESPACE {tablespace}")
+
+
+def test_a_full_disk_is_507_and_recovers_once_space_is_freed(small_disk):
+    with stack_on(small_disk) as stack:
         admin = stack.session()
         base = stack.base + "/api"
         assistant = admin.post(base + "/assistants", json=ASSISTANT).json()
@@ -69,8 +96,6 @@ def test_a_full_disk_is_507_and_recovers_once_space_is_freed(small_disk):
         assert admin.post(base + "/assistants", json=ASSISTANT).status_code == 201
         assert admin.post(base + f"/assistants/{assistant['id']}/knowledge/import", json={"entries": [entry] * 20}).status_code == 201
         assert stack.proc.poll() is None
-    finally:
-        stack.stop()
 
 
 def test_cross_site_writes_with_the_cookie_are_refused(stack):

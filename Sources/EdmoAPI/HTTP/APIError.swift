@@ -38,6 +38,8 @@ public enum ErrorResponder {
             apiError = known
         } else if let throttled = error as? LoginThrottled {
             apiError = .tooManyRequests(retryAfter: throttled.retryAfter)
+        } else if error is VersionMismatch {
+            apiError = ETag.changed
         } else if let invalid = error as? ValidationFailure {
             apiError = .badRequest(invalid.message)
         } else if case StoreError.storageFull? = error as? StoreError {

@@ -4,12 +4,15 @@ import EdmoProviders
 import EdmoStore
 /// The router's one pass over a request body before any handler: well-formed JSON (RFC 8259), at most
 /// `maxDepth` levels deep, and no object with the same key twice (Foundation's parsers keep one of them
-/// silently, so `{"role":"VIEWER","role":"ADMIN"}` would mean whatever the parser picked).
+/// silently, so `{"role":"VIEWER","role":"ADMIN"}` would mean whatever the parser picked), and no NUL
+/// character in a string: PostgreSQL's text cannot hold one and SQLite's C strings end at it, so
+/// `"a\u0000b"` would be refused by one store and cut short by the other.
 enum JSONCheck {
     enum Failure: Error, Equatable {
         case malformed
         case tooDeep
         case duplicateKey(String)
+        case nulCharacter
     }
 
     static let maxDepth = 64
@@ -103,6 +106,7 @@ enum JSONCheck {
                     switch escaped {
                     case UInt8(ascii: "u"):
                         let unit = try hex4()
+                        if unit == 0 { throw Failure.nulCharacter }
                         out.append(contentsOf: Array("\\u".utf8) + bytes[(index - 4)..<index])
                         // A surrogate must come as a high-low pair; a lone one is not text.
                         if (0xDC00...0xDFFF).contains(unit) { throw Failure.malformed }

@@ -110,15 +110,25 @@ public struct Request: Sendable {
     }
 
     /// Percent-decodes each segment, except one that would decode to a `/` (`%2F`): it stays encoded,
-    /// so `/api/auth%2Flogin` is one segment that no route has, never `/api/auth/login`.
+    /// so `/api/auth%2Flogin` is one segment that no route has, never `/api/auth/login`. So does one with a
+    /// NUL (`%00`), which no stored text holds (see `JSONCheck`).
     static func decodePath(_ raw: String) -> String {
         guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
         return raw.split(separator: "/", omittingEmptySubsequences: false)
             .map { segment in
-                guard let decoded = segment.removingPercentEncoding, !decoded.contains("/") else { return String(segment) }
+                guard let decoded = segment.removingPercentEncoding, !decoded.contains("/"), !decoded.contains("\0") else {
+                    return String(segment)
+                }
                 return decoded
             }
             .joined(separator: "/")
+    }
+
+    /// `+` is a space; a part that would decode to a NUL stays as sent, like a path segment.
+    static func decodeQueryPart(_ part: Substring) -> String {
+        let decoded = String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        guard let decoded, !decoded.contains("\0") else { return String(part) }
+        return decoded
     }
 
     static func parseQuery(_ query: String) -> [String: String] {
@@ -126,10 +136,8 @@ public struct Request: Sendable {
         var out: [String: String] = [:]
         for item in query.split(separator: "&") where !item.isEmpty {
             let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = String(pair[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(pair[0])
-            let value = pair.count > 1
-                ? (String(pair[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(pair[1]))
-                : ""
+            let key = decodeQueryPart(pair[0])
+            let value = pair.count > 1 ? decodeQueryPart(pair[1]) : ""
             if out[key] == nil { out[key] = value }
         }
         return out

@@ -36,11 +36,14 @@ enum AnalyticsRoutes {
     struct Conversation: Encodable {
         let id, timestamp: String
         let timestampFormatted: String?
-        let type, channel, status: String
+        let type: String
+        let channel: ConversationChannel
+        let status: ConversationStatus
         let endedReason: String?
         let durationSeconds: Int
         let durationFormatted: String
-        let sentiment, resolution: String?
+        let sentiment: Sentiment?
+        let resolution: Resolution?
         let assistantId, phoneNumberId: String?
         let customer: Customer
         let analysis: Analysis
@@ -86,6 +89,11 @@ enum AnalyticsRoutes {
         return value
     }
 
+    /// A filter on one of the conversation's closed fields: nil for "all" (or absent).
+    static func filter<Value: RawRepresentable<String> & CaseIterable>(_ request: Request, _ name: String) throws -> Value? {
+        Value(rawValue: try choice(request, name, ["all"] + Value.allCases.map(\.rawValue)))
+    }
+
     /// An id filter: 403 when an organisation's key names another organisation's assistant or number.
     static func idFilter(_ request: Request, _ name: String, _ kind: OwnedKind, scope: String?, _ context: AppContext) throws -> String? {
         guard let raw = request.query[name], !raw.isEmpty else { return nil }
@@ -95,19 +103,26 @@ enum AnalyticsRoutes {
         return owner.localId
     }
 
-    static func overview(_ request: Request, _ context: AppContext) throws -> Response {
+    /// The API key's scope and the filters of `GET /api/analytics` (shared by the export), checked.
+    static func filter(_ request: Request, _ context: AppContext) throws -> (filter: AnalyticsFilter, days: Int) {
         let scope = try AnalyticsAuth.scope(request, context)
         let days = Int(try choice(request, "timeRangeDays", ["7", "30", "90"]))!
-        let channel = try choice(request, "channel", ["all", "web", "phone"])
-        let sentiment = try choice(request, "sentiment", ["all", "positive", "neutral", "negative"])
-        let resolution = try choice(request, "resolution", ["all", "resolved", "escalated", "failed"])
-        let page = try Validate.page(request)
+        let channel: ConversationChannel? = try filter(request, "channel")
+        let sentiment: Sentiment? = try filter(request, "sentiment")
+        let resolution: Resolution? = try filter(request, "resolution")
         let assistantId = try idFilter(request, "assistantId", .assistants, scope: scope, context)
         let phoneNumberId = try idFilter(request, "phoneNumberId", .phoneNumbers, scope: scope, context)
         let filter = AnalyticsFilter(
             orgId: scope, fromDay: AnalyticsFormat.firstDay(of: days, now: context.now),
-            channel: channel == "all" ? nil : channel, sentiment: sentiment == "all" ? nil : sentiment,
-            resolution: resolution == "all" ? nil : resolution, assistantId: assistantId, phoneNumberId: phoneNumberId)
+            channel: channel, sentiment: sentiment, resolution: resolution, assistantId: assistantId, phoneNumberId: phoneNumberId)
+        return (filter, days)
+    }
+
+    static func overview(_ request: Request, _ context: AppContext) throws -> Response {
+        let (filter, days) = try filter(request, context)
+        let (scope, assistantId) = (filter.orgId, filter.assistantId)
+        let (channel, sentiment, resolution) = (filter.channel, filter.sentiment, filter.resolution)
+        let page = try Validate.page(request)
         let counts = try context.analytics.counts(filter)
         let gaps = try context.analytics.gapCounts(orgId: scope, assistantId: assistantId)
         let conversations = try context.analytics.conversations(filter, limit: page.limit, offset: page.offset)
@@ -121,7 +136,8 @@ enum AnalyticsRoutes {
             knowledgeGaps: .init(totalGaps: gaps.total, highPriorityGaps: gaps.high),
             bySentiment: .init(positive: counts.positive, neutral: counts.neutral, negative: counts.negative))
         let meta = Meta(
-            timeRangeDays: days, channel: channel, sentiment: sentiment, resolution: resolution,
+            timeRangeDays: days, channel: channel?.rawValue ?? "all", sentiment: sentiment?.rawValue ?? "all",
+            resolution: resolution?.rawValue ?? "all",
             assistantId: request.query["assistantId"].flatMap { $0.isEmpty ? nil : $0 },
             phoneNumberId: request.query["phoneNumberId"].flatMap { $0.isEmpty ? nil : $0 },
             totalConversationsReturned: conversations.count)

@@ -34,16 +34,16 @@ enum ChatRoutes {
         struct Message: Encodable { let role: String; let message: String; let time: String }
         let id: String
         @Nullable var assistantId: String?
-        let channel: String
-        let status: String
+        let channel: ConversationChannel
+        let status: ConversationStatus
         let startedAt: String
         @Nullable var endedAt: String?
         @Nullable var endedReason: String?
         let durationSeconds: Int
         @Nullable var summary: String?
         @Nullable var successEvaluation: String?
-        @Nullable var sentiment: String?
-        @Nullable var resolution: String?
+        @Nullable var sentiment: Sentiment?
+        @Nullable var resolution: Resolution?
         @Nullable var cost: Double?
         let messages: [Message]
     }
@@ -59,7 +59,7 @@ enum ChatRoutes {
     static func find(_ request: Request, _ context: AppContext) throws -> (Principal, ConversationRecord) {
         let principal = try Authenticator.require(.agents, .read, request, context)
         guard let conversation = try context.chats.conversation(orgId: principal.orgId, id: request.param("chatId")),
-              conversation.channel == "web"
+              conversation.channel == .web
         else { throw APIError.notFound("Chat") }
         return (principal, conversation)
     }
@@ -73,9 +73,9 @@ enum ChatRoutes {
     static func end(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.chat, .use, request, context)
         guard let conversation = try context.chats.conversation(orgId: principal.orgId, id: request.param("chatId")),
-              conversation.channel == "web"
+              conversation.channel == .web
         else { throw APIError.notFound("Chat") }
-        if conversation.status != "ended" {
+        if conversation.status != .ended {
             try ConversationAnalysis.end(conversation, reason: "customer-ended-chat", context)
         }
         let ended = try context.chats.conversation(orgId: principal.orgId, id: conversation.id)!

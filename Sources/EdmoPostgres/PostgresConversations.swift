@@ -1,0 +1,145 @@
+import EdmoCore
+import EdmoStore
+
+/// What the chat store (chats) and the analytics store (provider calls) do with conversations, inside the
+/// caller's transaction: `ConversationRows` on SQLite. Aggregates are the caller's to update, last (see
+/// `PostgresAnalyticsRollup`).
+enum PostgresConversations {
+    /// With `locking`, the row stays locked until the transaction ends: SQLite's read-then-write is safe
+    /// because it has one writer; here another host changing the same conversation waits, and then reads
+    /// the row as this transaction left it.
+    static func find(_ connection: PostgresConnection, id: String, locking: Bool = false) throws -> ConversationRecord? {
+        try connection.query(
+            "SELECT \(ChatColumns.conversation) FROM conversations WHERE id = $1" + (locking ? " FOR UPDATE" : ""), [id]
+        ).first.map(ConversationRecord.init(postgres:))
+    }
+
+    private static let placeholders = (1...ChatColumns.conversation.split(separator: ",").count).map { "$\($0)" }
+        .joined(separator: ", ")
+
+    /// Inserts the conversation. With `ifAbsent`, a row with its id already there (committed by another
+    /// host, which this insert waits for) makes it insert nothing and return false.
+    @discardableResult
+    static func insert(_ connection: PostgresConnection, _ record: ConversationRecord, ifAbsent: Bool = false) throws -> Bool {
+        try connection.execute(
+            "INSERT INTO conversations (\(ChatColumns.conversation)) VALUES (\(placeholders))"
+                + (ifAbsent ? " ON CONFLICT (id) DO NOTHING" : ""),
+            record.postgresValues) == 1
+    }
+
+    /// Writes every column of a stored conversation, as SQLite's record update does.
+    static func replace(_ connection: PostgresConnection, _ record: ConversationRecord) throws {
+        try connection.execute(
+            "UPDATE conversations SET (\(ChatColumns.conversation)) = (\(placeholders)) WHERE id = $1", record.postgresValues)
+    }
+
+    static func messages(_ connection: PostgresConnection, conversationId: String) throws -> [ConversationMessage] {
+        try connection.query(
+            "SELECT role, content, created_at FROM conversation_messages WHERE conversation_id = $1 ORDER BY seq", [conversationId]
+        ).rows.map(ConversationMessage.init(postgres:))
+    }
+
+    /// Numbers the messages on from the conversation's last `seq`. One statement whatever their number:
+    /// a call report may carry a long transcript.
+    static func append(_ connection: PostgresConnection, conversationId: String, _ messages: [ConversationMessage]) throws {
+        guard !messages.isEmpty else { return }
+        try connection.execute(
+            """
+            INSERT INTO conversation_messages (conversation_id, seq, role, content, created_at)
+            SELECT $1, (SELECT COALESCE(max(seq), 0) FROM conversation_messages WHERE conversation_id = $1) + m.n,
+                   m.role, m.content, m.created_at
+            FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS m(role, content, created_at, n)
+            """,
+            [conversationId, PostgresTextArray(messages.map(\.role.rawValue)), PostgresTextArray(messages.map(\.content)),
+             PostgresTextArray(messages.map(\.createdAt))])
+    }
+}
+
+/// Keeps `analytics_daily` equal to a count of the analysed conversations (`AnalyticsRollup` on SQLite),
+/// in the transaction that writes them.
+///
+/// Every conversation counts in four rows of the same day, and the row for "any assistant, any number" is
+/// shared by every report of that day: its lock is held from its update to the commit. So the rows are
+/// written in one global order, the shared ones last (two transactions never wait for each other's rows
+/// in opposite orders, so never deadlock, and the hottest lock is held the shortest), and a replaced
+/// conversation's -1 and +1 to the same row are summed into one update.
+enum PostgresAnalyticsRollup {
+    /// Marks "no assistant / no number" so that it differs from '' ("any").
+    static let none = "-"
+
+    struct Key: Hashable {
+        var assistant, phoneNumber, day, org, channel, sentiment, resolution: String
+
+        /// The write order: by day and values, then the specific rows before the shared ones ('' sorts last
+        /// in descending order).
+        static func precedes(_ a: Key, _ b: Key) -> Bool {
+            let (x, y) = ([a.day, a.org, a.channel, a.sentiment, a.resolution], [b.day, b.org, b.channel, b.sentiment, b.resolution])
+            if x != y { return x.lexicographicallyPrecedes(y) }
+            return [b.assistant, b.phoneNumber].lexicographicallyPrecedes([a.assistant, a.phoneNumber])
+        }
+    }
+
+    /// Counts `changes` (a conversation, +1 or -1) in the aggregates; conversations not counted (not ended
+    /// or not analysed) change nothing.
+    static func apply(_ connection: PostgresConnection, _ changes: [(record: ConversationRecord, sign: Int)]) throws {
+        var deltas: [Key: (conversations: Int, duration: Int)] = [:]
+        for (c, sign) in changes {
+            guard c.isCounted, let sentiment = c.sentiment, let resolution = c.resolution else { continue }
+            let assistant = c.assistantId ?? none, number = c.phoneNumberId ?? none
+            for (a, p) in [(assistant, number), (assistant, ""), ("", number), ("", "")] {
+                let key = Key(
+                    assistant: a, phoneNumber: p, day: c.day, org: c.orgId, channel: c.channel.rawValue,
+                    sentiment: sentiment.rawValue, resolution: resolution.rawValue)
+                deltas[key, default: (0, 0)].conversations += sign
+                deltas[key, default: (0, 0)].duration += sign * c.durationSeconds
+            }
+        }
+        for key in deltas.keys.sorted(by: Key.precedes) {
+            let delta = deltas[key]!
+            guard delta != (0, 0) else { continue }
+            let values: [(any PostgresEncodable)?] = [key.assistant, key.phoneNumber, key.day, key.org, key.channel, key.sentiment, key.resolution]
+            let left: Int = try connection.query(
+                """
+                INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
+                                             conversations, duration_seconds)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                ON CONFLICT (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution) DO UPDATE SET
+                    conversations = analytics_daily.conversations + excluded.conversations,
+                    duration_seconds = analytics_daily.duration_seconds + excluded.duration_seconds
+                RETURNING conversations
+                """,
+                values + [delta.conversations, delta.duration])[0]["conversations"]
+            // A row that counts nothing is removed, as SQLite removes the day's empty rows.
+            if left == 0 {
+                try connection.execute(
+                    """
+                    DELETE FROM analytics_daily WHERE assistant_id = $1 AND phone_number_id = $2 AND day = $3 AND org_id = $4
+                        AND channel = $5 AND sentiment = $6 AND resolution = $7 AND conversations = 0
+                    """,
+                    values)
+            }
+        }
+    }
+
+    /// Recomputes every aggregate from the conversations (`edmo analytics rebuild`). The table lock makes
+    /// writers wait until the new rows are committed: a conversation written meanwhile either committed
+    /// before (and is counted here) or adds its own delta after; readers go on reading the old rows.
+    static func rebuild(_ connection: PostgresConnection) throws {
+        try connection.execute("LOCK TABLE analytics_daily IN EXCLUSIVE MODE")
+        try connection.execute("DELETE FROM analytics_daily")
+        // The four groupings of `apply`, each in one statement.
+        for (a, p) in [("COALESCE(assistant_id, '\(none)')", "COALESCE(phone_number_id, '\(none)')"),
+                       ("COALESCE(assistant_id, '\(none)')", "''"), ("''", "COALESCE(phone_number_id, '\(none)')"), ("''", "''")] {
+            try connection.execute(
+                """
+                INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
+                                             conversations, duration_seconds)
+                SELECT \(a), \(p), day, org_id, channel, sentiment, resolution, count(*), sum(duration_seconds)
+                FROM conversations
+                WHERE status = $1 AND sentiment IS NOT NULL AND resolution IS NOT NULL
+                GROUP BY 1, 2, day, org_id, channel, sentiment, resolution
+                """,
+                [ConversationStatus.ended.rawValue])
+        }
+    }
+}

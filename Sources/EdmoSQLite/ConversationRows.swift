@@ -1,0 +1,169 @@
+import EdmoCore
+import EdmoStore
+import GRDB
+
+/// A row of `conversations`. Written by the chat store (chats) and the analytics store (provider calls),
+/// read by both.
+struct ConversationRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "conversations"
+
+    var id: String
+    var orgId: String
+    var assistantId: String?
+    var phoneNumberId: String?
+    var channel: ConversationChannel
+    var type: String
+    var status: ConversationStatus
+    var endedReason: String?
+    var startedAt: String
+    var endedAt: String?
+    var lastActivityAt: String
+    var durationSeconds: Int
+    var sentiment: Sentiment?
+    var resolution: Resolution?
+    var summary: String?
+    var successEvaluation: String?
+    var transcript: String?
+    var recordingUrl: String?
+    var stereoRecordingUrl: String?
+    var customerNumber: String?
+    var cost: Double?
+    var providerChatId: String?
+    var unanswered: Int
+    var createdAt: String
+    var updatedAt: String
+    var reportedAt: String?
+    /// Stored so that the analytics filters and rebuild can use it; always `record.day`.
+    var day: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, orgId = "org_id", assistantId = "assistant_id", phoneNumberId = "phone_number_id", channel, type, status
+        case endedReason = "ended_reason", startedAt = "started_at", endedAt = "ended_at"
+        case lastActivityAt = "last_activity_at", durationSeconds = "duration_seconds", sentiment, resolution, summary
+        case successEvaluation = "success_evaluation", transcript, recordingUrl = "recording_url"
+        case stereoRecordingUrl = "stereo_recording_url", customerNumber = "customer_number", cost
+        case providerChatId = "provider_chat_id", unanswered, createdAt = "created_at", updatedAt = "updated_at"
+        case reportedAt = "reported_at", day
+    }
+
+    init(_ c: ConversationRecord) {
+        id = c.id; orgId = c.orgId; assistantId = c.assistantId; phoneNumberId = c.phoneNumberId
+        channel = c.channel; type = c.type; status = c.status; endedReason = c.endedReason
+        startedAt = c.startedAt; endedAt = c.endedAt; lastActivityAt = c.lastActivityAt; durationSeconds = c.durationSeconds
+        sentiment = c.sentiment; resolution = c.resolution; summary = c.summary; successEvaluation = c.successEvaluation
+        transcript = c.transcript; recordingUrl = c.recordingUrl; stereoRecordingUrl = c.stereoRecordingUrl
+        customerNumber = c.customerNumber; cost = c.cost; providerChatId = c.providerChatId; unanswered = c.unanswered
+        createdAt = c.createdAt; updatedAt = c.updatedAt; reportedAt = c.reportedAt; day = c.day
+    }
+
+    var record: ConversationRecord {
+        ConversationRecord(
+            id: id, orgId: orgId, assistantId: assistantId, phoneNumberId: phoneNumberId, channel: channel, type: type,
+            status: status, endedReason: endedReason, startedAt: startedAt, endedAt: endedAt,
+            lastActivityAt: lastActivityAt, durationSeconds: durationSeconds, sentiment: sentiment, resolution: resolution,
+            summary: summary, successEvaluation: successEvaluation, transcript: transcript, recordingUrl: recordingUrl,
+            stereoRecordingUrl: stereoRecordingUrl, customerNumber: customerNumber, cost: cost,
+            providerChatId: providerChatId, unanswered: unanswered, createdAt: createdAt, updatedAt: updatedAt,
+            reportedAt: reportedAt)
+    }
+}
+
+/// A row of `conversation_messages`; `seq` orders the messages of one conversation.
+struct ConversationMessageRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "conversation_messages"
+
+    var conversationId: String
+    var seq: Int
+    var role: String
+    var content: String
+    var createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case conversationId = "conversation_id", seq, role, content, createdAt = "created_at"
+    }
+
+    var message: ConversationMessage {
+        ConversationMessage(role: ConversationMessage.Role(rawValue: role) ?? .error, content: content, createdAt: createdAt)
+    }
+}
+
+/// What both stores do with conversations, inside the caller's transaction.
+enum ConversationRows {
+    static func find(_ db: GRDB.Database, id: String) throws -> ConversationRecord? {
+        // Cached: every webhook report looks its call up first.
+        try ConversationRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM conversations WHERE id = ?"), arguments: [id])?.record
+    }
+
+    /// Writes the conversation and counts it in the aggregates.
+    static func insert(_ db: GRDB.Database, _ c: ConversationRecord) throws {
+        try ConversationRow(c).insert(db)
+        try AnalyticsRollup.apply(db, c, sign: 1)
+    }
+
+    static func messages(_ db: GRDB.Database, conversationId: String) throws -> [ConversationMessage] {
+        try ConversationMessageRow.fetchAll(
+            db, sql: "SELECT * FROM conversation_messages WHERE conversation_id = ? ORDER BY seq", arguments: [conversationId]
+        ).map(\.message)
+    }
+
+    static func append(_ db: GRDB.Database, conversationId: String, _ messages: [ConversationMessage]) throws {
+        var seq = try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM conversation_messages WHERE conversation_id = ?"),
+            arguments: [conversationId]) ?? 0
+        for message in messages {
+            seq += 1
+            try ConversationMessageRow(
+                conversationId: conversationId, seq: seq, role: message.role.rawValue, content: message.content,
+                createdAt: message.createdAt
+            ).insert(db)
+        }
+    }
+}
+
+/// Keeps `analytics_daily` equal to a count of the analysed conversations; called inside the transaction
+/// that writes the conversation.
+enum AnalyticsRollup {
+    /// Marks "no assistant / no number" so that it differs from '' ("any").
+    static let none = "-"
+
+    static func apply(_ db: GRDB.Database, _ c: ConversationRecord, sign: Int) throws {
+        guard c.isCounted, let sentiment = c.sentiment, let resolution = c.resolution else { return }
+        let assistant = c.assistantId ?? none, number = c.phoneNumberId ?? none
+        for (a, p) in [(assistant, number), (assistant, ""), ("", number), ("", "")] {
+            // Cached: this runs four times for every conversation written.
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
+                                                 conversations, duration_seconds)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET conversations = conversations + excluded.conversations,
+                                              duration_seconds = duration_seconds + excluded.duration_seconds
+                    """
+            ).execute(arguments: [
+                a, p, c.day, c.orgId, c.channel.rawValue, sentiment.rawValue, resolution.rawValue, sign, sign * c.durationSeconds,
+            ])
+        }
+        if sign < 0 {
+            try db.execute(sql: "DELETE FROM analytics_daily WHERE conversations = 0 AND day = ? AND org_id = ?", arguments: [c.day, c.orgId])
+        }
+    }
+
+    /// Recomputes every aggregate from the conversations (`edmo analytics rebuild`).
+    static func rebuild(_ db: GRDB.Database) throws {
+        try db.execute(sql: "DELETE FROM analytics_daily")
+        // The four groupings of `apply`, each in one statement.
+        for (a, p) in [("COALESCE(assistant_id, '\(none)')", "COALESCE(phone_number_id, '\(none)')"),
+                       ("COALESCE(assistant_id, '\(none)')", "''"), ("''", "COALESCE(phone_number_id, '\(none)')"), ("''", "''")] {
+            try db.execute(
+                sql: """
+                    INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
+                                                 conversations, duration_seconds)
+                    SELECT \(a), \(p), day, org_id, channel, sentiment, resolution, COUNT(*), SUM(duration_seconds)
+                    FROM conversations
+                    WHERE status = ? AND sentiment IS NOT NULL AND resolution IS NOT NULL
+                    GROUP BY 1, 2, day, org_id, channel, sentiment, resolution
+                    """,
+                arguments: [ConversationStatus.ended.rawValue])
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import EdmoCore
+import EdmoProviders
+import EdmoStore
+import Foundation
+
+/// Creates, changes and deletes assistants and tools (`Config` says which). The voice platform is written
+/// first, journaled by `ProviderWrite`, which undoes it when the local write fails. The stored body, which
+/// is also the response, is the typed configuration plus the server's fields, encoded once.
+public struct DocumentService<Config: StoredConfig> {
+    public let context: AppContext
+    var kind: DocumentKind { Config.kind }
+
+    public init(_ context: AppContext) { self.context = context }
+
+    /// By local id or platform id, within the organisation.
+    public func find(_ id: String, orgId: String) throws -> DocumentRecord {
+        guard let record = try context.resources.document(kind, orgId: orgId, id: id) else {
+            throw StoreError.notFound(kind.label)
+        }
+        return record
+    }
+
+    public func create(_ config: Config, orgId: String) throws -> DocumentRecord {
+        try check(config)
+        let id = context.ids.next(kind.idPrefix)
+        let now = Timestamp.format(context.now)
+        let secret = try config.secret.map { try context.seal(Array($0.utf8)) }
+        var record = DocumentRecord(id: id, orgId: orgId, body: "", createdAt: now, updatedAt: now)
+        try ProviderWrite(context: context).run(
+            kind.operation, .create, orgId: orgId, localId: id,
+            remote: { platform in
+                try VoicePlatform.id(of: platform.create(kind.collection, try platformBody(config, id: id)))
+            },
+            local: { providerId, operation in
+                record.providerId = providerId
+                record.body = try storedBody(config, record)
+                try context.resources.insertDocument(kind, record, secret: secret, completing: operation)
+            },
+            compensate: { platform, providerId in try platform.delete(kind.collection, id: providerId) })
+        return record
+    }
+
+    /// Merges `patch` into the stored configuration, sends the result to the platform and writes it
+    /// conditionally on the version read; a lost race runs all of it again on the newer row
+    /// (`OptimisticWrite`), so concurrent PATCHes of different fields all survive.
+    public func update(id: String, orgId: String, patch: [String: JSONValue], ifMatch: IfMatch?) throws -> DocumentRecord {
+        try OptimisticWrite.run(context, key: "\(kind.rawValue)/\(orgId)/\(id)") {
+            var record = try find(id, orgId: orgId)
+            try ifMatch?.check(record.version)
+            // The patch applies to what the client set (local fields included) plus the platform's secret;
+            // the merged whole is decoded once, to validate it and to encode the stored body from.
+            let old = try Document(platform: record, kind, context)
+            let stored = JSONValue.object(old.config.merging(old.local) { config, _ in config })
+            let new = try Config.merge(stored, .object(patch)).decode(Config.self)
+            try check(new)
+            let secret: SecretChange = new.secret == old.secret ? .keep
+                : try new.secret.map { .set(try context.seal(Array($0.utf8))) } ?? .clear
+            record.updatedAt = Timestamp.format(context.now)
+            record.body = try storedBody(new, record)
+            try ProviderWrite(context: context).run(
+                kind.operation, .update, orgId: orgId, localId: record.id,
+                remote: { platform in
+                    guard let providerId = record.providerId else { return }
+                    _ = try platform.update(kind.collection, id: providerId, try platformBody(new, id: record.id))
+                },
+                local: { _, operation in
+                    record.version = try context.resources.updateDocument(kind, record, secret: secret, completing: operation)
+                },
+                compensate: { platform, _ in
+                    // Mirror what is stored now: another writer may have changed it since it was read.
+                    guard let providerId = record.providerId else { return }
+                    let current = try Document(platform: try find(record.id, orgId: orgId), kind, context)
+                    _ = try platform.update(kind.collection, id: providerId, Document.tagged(current.config, id: record.id))
+                })
+            return record
+        }
+    }
+
+    /// An assistant's phone numbers are detached by the database (ON DELETE SET NULL).
+    public func delete(id: String, orgId: String, ifMatch: IfMatch?) throws {
+        let record = try find(id, orgId: orgId)
+        try ifMatch?.check(record.version)
+        do {
+            try ProviderWrite(context: context).run(
+                kind.operation, .delete, orgId: orgId, localId: record.id,
+                remote: { platform in
+                    if let providerId = record.providerId { try platform.delete(kind.collection, id: providerId) }
+                },
+                local: { _, operation in
+                    // Once the platform has deleted it, the local copy goes too (If-Match was checked above).
+                    let platformDeleted = context.platform != nil && record.providerId != nil
+                    try context.resources.deleteDocument(
+                        kind, orgId: orgId, id: record.id,
+                        version: platformDeleted ? nil : ifMatch?.deleteVersion(read: record.version), completing: operation)
+                })
+        } catch StoreError.stale {
+            throw VersionMismatch()  // only a conditional delete can be stale
+        }
+    }
+
+    func check(_ config: Config) throws {
+        try config.validate()
+        try config.checkURLs(allowPrivate: context.config.allowPrivateURLs)
+    }
+
+    /// As stored and returned: without the secret, with the server's fields.
+    func storedBody(_ config: Config, _ record: DocumentRecord) throws -> String {
+        String(decoding: try JSON.encode(StoredDocument(config: config.withoutSecret(), record: record)), as: UTF8.self)
+    }
+
+    /// As the platform gets it: the secret in, the local fields out, tagged with our id.
+    func platformBody(_ config: Config, id: String) throws -> JSONValue {
+        var fields = try JSONValue(encoding: config).objectValue ?? [:]
+        for key in kind.localFields { fields.removeValue(forKey: key) }
+        return Document.tagged(fields, id: id)
+    }
+}
