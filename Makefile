@@ -102,8 +102,11 @@ run: build migrate
 	[ -S $(RUN_DIR)/edmo.sock ] && nginx -c $(RUN_DIR)/nginx.conf -p $(RUN_DIR) && \
 	echo "Edmo is up: http://127.0.0.1:$(PORT)  (API under /api; Ctrl-C stops)" && wait $$pid
 
+## Both stores, one after the other, then one table side by side with the ratios and issue 12's goals
+## (bench/README.md). BENCH_STORE=sqlite or postgres runs one store only.
+BENCH_STORE ?= both
 bench: deps release
-	bench/run.sh $(CURDIR)/.build/release/edmo
+	BENCH_STORE=$(BENCH_STORE) bench/run.sh $(CURDIR)/.build/release/edmo
 
 clean:
 	rm -rf .build .run

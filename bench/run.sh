@@ -7,6 +7,8 @@
 # Usage: bench/run.sh EDMO_BIN                 throughput table + target line, ..., contention rows
 #        bench/run.sh EDMO_BIN --starvation    load at -c128/-c256, then time one request
 #        bench/run.sh EDMO_BIN --reads         the baselines and the read rows only (to compare two builds)
+#        bench/run.sh EDMO_BIN --table         the baselines, read and write rows: the table without the chat,
+#                                              analytics-at-scale and webhook rows (to compare two builds)
 #        bench/run.sh EDMO_BIN --contention    only the contention rows: GET /api/assistants without and
 #                                              with a bad-login flood and slow model calls behind it
 #
@@ -24,6 +26,13 @@
 #   BENCH_SLOW_MODEL_SECONDS  how long the fake model takes to answer (default 10, at least ramp + seconds + 2)
 #   BENCH_CONTENTION_RAMP seconds of background load before measuring (default 2)
 #   BENCH_KEEP=1       keep the run directory (logs, raw wrk output) instead of removing it
+#   BENCH_STORE        sqlite (default), postgres, or both. postgres: a throwaway PostgreSQL cluster
+#                      (tests/pg/cluster, fsync and synchronous_commit on) in the run directory, removed on exit,
+#                      and EDMO_DATABASE set to it; everything else is the same. both: this script once per
+#                      store (SQLite, then PostgreSQL), then one table of the two side by side with the ratios
+#                      and the goals of issue 12 (bench/compare.py); what `make bench` runs
+#   BENCH_RESULTS      also write every row to this file, tab-separated (bench/compare.py reads two of them)
+#   BENCH_ANALYTICS_ROWS  conversations in the second analytics step (default 1000000; the first is 10000)
 #
 # Exit status: 0 when the benchmark ran, whether or not the target is met;
 # non-zero when something broke (a server did not start, a non-2xx response,
@@ -32,7 +41,7 @@ set -euo pipefail
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-[ $# -ge 1 ] || { echo "usage: $0 EDMO_BIN [--starvation|--contention|--reads]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 EDMO_BIN [--starvation|--contention|--reads|--table]" >&2; exit 2; }
 edmo_arg=$1
 mode=table
 case ${2:-} in
@@ -40,12 +49,42 @@ case ${2:-} in
     --starvation) mode=starvation ;;
     --contention) mode=contention ;;
     --reads) mode=reads ;;
-    *) echo "usage: $0 EDMO_BIN [--starvation|--contention|--reads]" >&2; exit 2 ;;
+    --table) mode=table-only ;;
+    *) echo "usage: $0 EDMO_BIN [--starvation|--contention|--reads|--table]" >&2; exit 2 ;;
 esac
 
 repo=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd -P)
 [ -x "$edmo_arg" ] || die "not an executable: $edmo_arg (build with: swift build -c release --product edmo)"
 EDMO_BIN=$(CDPATH= cd -- "$(dirname -- "$edmo_arg")" && pwd -P)/$(basename -- "$edmo_arg")
+
+store=${BENCH_STORE:-sqlite}
+case $store in
+    sqlite|postgres) ;;
+    both)
+        # One run per store, one after the other with the same settings, each writing its rows to a
+        # results file; then the two side by side. Both runs go ahead even if the first breaks.
+        results=$(mktemp -d /tmp/edmo-bench-both.XXXXXX)
+        [ "${BENCH_KEEP:-}" = 1 ] || trap 'rm -rf "$results"' EXIT
+        status=0
+        for s in sqlite postgres; do
+            echo "==== bench: $s ====" >&2
+            echo "==== $s"
+            BENCH_STORE=$s BENCH_RESULTS=$results/$s.tsv "$repo/bench/run.sh" "$@" || status=$?
+        done
+        if [ "$status" = 0 ] && [ -s "$results/sqlite.tsv" ] && [ -s "$results/postgres.tsv" ]; then
+            echo "==== both stores"
+            python3 "$repo/bench/compare.py" "$results/sqlite.tsv" "$results/postgres.tsv"
+        fi
+        [ "${BENCH_KEEP:-}" = 1 ] && echo "bench: kept the results files in $results" >&2
+        exit "$status"
+        ;;
+    *) die "BENCH_STORE must be sqlite, postgres or both, not '$store'" ;;
+esac
+results_file=${BENCH_RESULTS:-}
+if [ -n "$results_file" ]; then
+    case $results_file in /*) ;; *) results_file=$PWD/$results_file ;; esac
+    : > "$results_file" || die "cannot write $results_file"
+fi
 
 seconds=${BENCH_SECONDS:-5}
 connections=${BENCH_CONNECTIONS:-64}
@@ -59,11 +98,13 @@ flood_clients=${BENCH_FLOOD_CLIENTS:-200}
 slow_calls=${BENCH_SLOW_CALLS:-20}
 ramp=${BENCH_CONTENTION_RAMP:-2}
 slow_model_seconds=${BENCH_SLOW_MODEL_SECONDS:-10}
+analytics_rows=${BENCH_ANALYTICS_ROWS:-1000000}
 for v in seconds connections wrk_threads runs warmup workers hello_threads contention_connections flood_clients \
-         slow_calls ramp slow_model_seconds; do
+         slow_calls ramp slow_model_seconds analytics_rows; do
     case ${!v} in ''|*[!0-9]*) die "$v must be a whole number, not '${!v}'" ;; esac
 done
 [ "$runs" -ge 1 ] || die "BENCH_RUNS must be at least 1"
+[ "$analytics_rows" -ge 10000 ] || die "BENCH_ANALYTICS_ROWS must be at least 10000 (the first analytics step)"
 # The slow calls must still be in flight when the measurement ends.
 [ "$slow_model_seconds" -ge $(( ramp + seconds + 2 )) ] || slow_model_seconds=$(( ramp + seconds + 2 ))
 
@@ -74,6 +115,9 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v cc >/dev/null || need+=(gcc)
 command -v curl >/dev/null || need+=(curl)
 [ -r /usr/include/fcgiapp.h ] || need+=(libfcgi-dev)
+if [ "$store" = postgres ]; then
+    { command -v psql >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need+=(postgresql)
+fi
 if [ ${#need[@]} -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || die "missing ${need[*]}; install them (apt-get install -y ${need[*]})"
     echo "bench: installing ${need[*]}" >&2
@@ -90,10 +134,10 @@ chmod 755 "$tmp"   # nginx workers run as nobody and must reach the sockets
 mkdir -p "$tmp/web"
 cp -r "$repo/web/." "$tmp/web/"  # the dashboard, for bench/dashboard_timing.py
 
-edmo_pid='' hello_pid='' fake_pid='' nginx_started=''
+edmo_pid='' hello_pid='' fake_pid='' nginx_started='' pg_dir='' sampler_pid=''
 failed_logs() {
     local f
-    for f in edmo.log hello.log error.log; do
+    for f in edmo.log hello.log error.log pg/server.log; do
         [ -s "$tmp/$f" ] || continue
         echo "---- last lines of $tmp/$f" >&2
         tail -n 20 "$tmp/$f" >&2
@@ -118,6 +162,11 @@ cleanup() {
     [ -n "$edmo_pid" ] && stop_pid "$edmo_pid" edmo
     [ -n "$hello_pid" ] && stop_pid "$hello_pid" hello
     [ -n "$fake_pid" ] && stop_pid "$fake_pid" "fake model server"
+    [ -n "$sampler_pid" ] && stop_pid "$sampler_pid" "connection sampler"
+    if [ -n "$pg_dir" ]; then
+        [ "${BENCH_KEEP:-}" = 1 ] && cp "$pg_dir/server.log" "$tmp/postgres.log" 2>/dev/null
+        "$repo/tests/pg/cluster" stop "$pg_dir"
+    fi
     if [ -n "$nginx_started" ] && [ -s "$tmp/nginx.pid" ]; then
         pid=$(cat "$tmp/nginx.pid")
         nginx -q -s quit -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/error.log" 2>/dev/null
@@ -173,8 +222,64 @@ nginx_started=1
 hello_pid=$!
 wait_for_socket "$tmp/hello.sock" "$hello_pid" "C hello"
 
+# ---- the store ----------------------------------------------------------------
+# PostgreSQL: a throwaway cluster in the run directory (stopped and removed by cleanup), as the tests use:
+# Debian's defaults with fsync and synchronous_commit on, so that every acknowledged write is durable, as
+# SQLite's synchronous=FULL makes it. Its settings are printed in the header and checked here.
+pool=${EDMO_DATABASE_POOL:-$(( workers + 2 ))}
+if [ "$store" = postgres ]; then
+    pg_dir=$tmp/pg
+    pg_url=$("$repo/tests/pg/cluster" start "$pg_dir") || die "the PostgreSQL cluster did not start"
+    export EDMO_DATABASE=$pg_url
+    pg_settings=$(psql -X -qAt -d "$pg_url" -F ' ' -c "SELECT split_part(current_setting('server_version'), ' ', 1),
+        current_setting('fsync'), current_setting('synchronous_commit'), current_setting('shared_buffers'),
+        current_setting('max_connections')") || die "psql cannot reach $pg_url"
+    read -r pg_version pg_fsync pg_sync pg_buffers pg_max <<< "$pg_settings"
+    [ "$pg_fsync" = on ] && [ "$pg_sync" = on ] \
+        || die "PostgreSQL has fsync=$pg_fsync synchronous_commit=$pg_sync: writes would not be durable"
+    store_note="PostgreSQL $pg_version ($pg_url), fsync=on synchronous_commit=on shared_buffers=$pg_buffers max_connections=$pg_max; pool $pool per edmo process"
+else
+    export EDMO_DATABASE=$tmp/db.sqlite
+    store_note="SQLite $tmp/db.sqlite, synchronous=FULL"
+fi
+# db_query SQL: the rows of SQL on the bench's database, whichever the store, columns joined by '|'.
+db_query() {
+    if [ "$store" = postgres ]; then
+        psql -X -qAt -v ON_ERROR_STOP=1 -d "$EDMO_DATABASE" -c "$1"
+    else
+        python3 -c 'import sqlite3, sys
+for row in sqlite3.connect(sys.argv[1], timeout=30).execute(sys.argv[2]): print("|".join(map(str, row)))' \
+            "$EDMO_DATABASE" "$1"
+    fi
+}
+# result KIND NAME REQ/S P50_MS P99_MS [NOTE]: one row for the results file (BENCH_RESULTS), tab-separated.
+result() {
+    [ -n "$results_file" ] || return 0
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "${6:-}" >> "$results_file"
+}
+# PostgreSQL only: the connections the server sees from this database's clients, sampled every 0.2 s in
+# the background for the whole run (except the sampler's own), each sample tagged with the phase named in
+# $tmp/phase; pg_connections PHASE prints the most seen in that phase ('' if none).
+phase() { echo "$1" > "$tmp/phase"; }
+phase setup
+start_sampler() {
+    [ "$store" = postgres ] || return 0
+    (
+        while :; do
+            n=$(psql -X -qAt -d "$EDMO_DATABASE" -c "SELECT count(*) FROM pg_stat_activity
+                    WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()" \
+                2>/dev/null) && echo "$(cat "$tmp/phase") $n"
+            sleep 0.2
+        done
+    ) >> "$tmp/pg-connections.txt" &
+    sampler_pid=$!
+}
+pg_connections() {
+    awk -v p="$1" '$1 == p && $2 > m { m = $2 } $1 == p { n++ } END { if (n) print m " " n }' "$tmp/pg-connections.txt" 2>/dev/null
+}
+
 secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-export EDMO_DATABASE=$tmp/db.sqlite EDMO_SECRET_KEY=$secret EDMO_MIGRATIONS=$repo/migrations
+export EDMO_SECRET_KEY=$secret EDMO_MIGRATIONS=$repo/migrations
 export ANALYTICS_API_KEY=bench-analytics-key-0123456789abcdef EDMO_WEBHOOK_SECRET=bench-webhook-secret-0123456789abcdef
 echo 'bench-password-1' | "$EDMO_BIN" users add --email bench@example.edu --role ADMIN --password-stdin \
     >"$tmp/users.log" 2>&1 || { cat "$tmp/users.log" >&2; die "edmo users add failed"; }
@@ -211,6 +316,7 @@ if [ "$mode" = contention ]; then
 else
     start_edmo
 fi
+start_sampler
 
 code=$(curl -sS -o "$tmp/login.body" -D "$tmp/login.headers" -w '%{http_code}' --max-time 10 \
     -H 'Content-Type: application/json' \
@@ -242,46 +348,49 @@ to_ms() {
         printf "%.2f", n }'
 }
 
-# run_wrk OUT CONNS SECONDS PATH [HEADER] -> prints "RPS P99_MS NON2XX SOCKET_ERRORS"
+# run_wrk OUT CONNS SECONDS PATH [HEADER] -> prints "RPS P99_MS NON2XX SOCKET_ERRORS P50_MS"
 run_wrk() {
     local out=$1 conns=$2 secs=$3 path=$4 header=${5:-}
     local args=(-t"$wrk_threads" -c"$conns" -d"${secs}s" --latency)
     [ -n "$header" ] && args+=(-H "$header")
     [ -n "${WRK_SCRIPT:-}" ] && args+=(-s "$WRK_SCRIPT")
     wrk "${args[@]}" "$base$path" > "$out" 2>&1 || { cat "$out" >&2; die "wrk failed on $path"; }
-    local rps p99 non2xx errs
+    local rps p50 p99 non2xx errs
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    p50=$(awk '$1 == "50%" { print $2 }' "$out")
     p99=$(awk '$1 == "99%" { print $2 }' "$out")
     non2xx=$(awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); print $2 }' "$out")
     # "Socket errors: connect 0, read 0, write 0, timeout 0" (only printed when non-zero)
     errs=$(awk '/Socket errors:/ { s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s }' "$out")
-    [ -n "$rps" ] && [ -n "$p99" ] || { cat "$out" >&2; die "could not read wrk output for $path"; }
-    echo "$rps $(to_ms "$p99") ${non2xx:-0} ${errs:-0}"
+    [ -n "$rps" ] && [ -n "$p50" ] && [ -n "$p99" ] || { cat "$out" >&2; die "could not read wrk output for $path"; }
+    echo "$rps $(to_ms "$p99") ${non2xx:-0} ${errs:-0} $(to_ms "$p50")"
 }
 
 names=() paths=() med_rps=() med_p99=() all_rps=()
 hello_rps=''
+kind=baseline  # the kind of the rows measure records in the results file: baseline, read, write, write-hashed
 
 # measure NAME PATH [HEADER]: warm up, BENCH_RUNS wrk runs, keep the median run.
 # Fails loudly on a non-200 check, any non-2xx/3xx response or socket error.
 measure() {
-    local name=$1 path=$2 header=${3:-} i result rps p99 non2xx errs
+    local name=$1 path=$2 header=${3:-} i result rps p50 p99 non2xx errs
     local file=${name//[^A-Za-z0-9._-]/_}
     [ -z "${WRK_SCRIPT:-}" ] && check_200 "$path" "$header"
     [ "$warmup" -gt 0 ] && run_wrk "$tmp/wrk-$file-warmup.txt" "$connections" "$warmup" "$path" "$header" >/dev/null
     local lines=() list=''
     for i in $(seq "$runs"); do
         result=$(run_wrk "$tmp/wrk-$file-$i.txt" "$connections" "$seconds" "$path" "$header")
-        read -r rps p99 non2xx errs <<< "$result"
+        read -r rps p99 non2xx errs p50 <<< "$result"
         if [ "$non2xx" != 0 ] || [ "$errs" != 0 ]; then
             cat "$tmp/wrk-$file-$i.txt" >&2
             die "$name ($path): $non2xx non-2xx/3xx responses and $errs socket errors under load (run $i)"
         fi
-        lines+=("$rps $p99")
+        lines+=("$rps $p99 $p50")
         list+="${list:+/}$(printf '%.0f' "$rps")"
     done
-    read -r rps p99 <<< "$(printf '%s\n' "${lines[@]}" | sort -n -k1,1 | sed -n "$(( (runs + 1) / 2 ))p")"
+    read -r rps p99 p50 <<< "$(printf '%s\n' "${lines[@]}" | sort -n -k1,1 | sed -n "$(( (runs + 1) / 2 ))p")"
     names+=("$name") paths+=("$path") med_rps+=("$rps") med_p99+=("$p99") all_rps+=("$list")
+    result "$kind" "$name" "$rps" "$p50" "$p99" "clients=$connections;runs=$list"
     [ "$path" = /bench/hello ] && hello_rps=$rps
     printf 'bench: %-12s %-16s %10.0f req/s  p99 %7.2f ms  (runs %s)\n' "$name" "$path" "$rps" "$p99" "$list" >&2
 }
@@ -299,8 +408,12 @@ print_table() {
 }
 
 if [ "$mode" = starvation ]; then load="-c128 and -c256, one run each"; else load="-c$connections, median of $runs"; fi
-echo "bench: $(nproc) cores, load $(cut -d" " -f1-3 /proc/loadavg); wrk -t$wrk_threads -d${seconds}s --latency $load;" \
-     "edmo --workers $workers, C hello $hello_threads threads; nginx on $base" >&2
+header="$(nproc) cores, load $(cut -d" " -f1-3 /proc/loadavg); wrk -t$wrk_threads -d${seconds}s --latency $load; edmo --workers $workers, C hello $hello_threads threads; nginx on $base"
+echo "bench: $header" >&2
+echo "bench: store: $store_note" >&2
+result meta store "$store" '' '' "$store_note"
+result meta header '' '' '' "$header"
+result meta started '' '' '' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
 if [ "$mode" = starvation ]; then
     # FASTCGI-NOTES pitfall 1: with upstream keep-alive, load leaves every
@@ -311,7 +424,7 @@ if [ "$mode" = starvation ]; then
     verdict=ok
     for conns in 128 256; do
         result=$(run_wrk "$tmp/wrk-starve-$conns.txt" "$conns" "$seconds" /api/auth/me "$auth")
-        read -r rps p99 non2xx errs <<< "$result"
+        read -r rps p99 non2xx errs _ <<< "$result"
         res=$(curl -sS -o /dev/null -w '%{http_code} %{time_total}' --max-time 30 -H "$auth" "$base/api/auth/me") \
             || res="failed 30"
         read -r code secs <<< "$res"
@@ -407,6 +520,7 @@ fi
 # Baselines first (the ratio is against /bench/hello), then edmo endpoints, one line each.
 measure nginx        /bench/nginx
 measure hello        /bench/hello
+kind=read; phase reads
 measure auth/me      /api/auth/me "$auth"
 measure assistant    "/api/assistants/$assistant_id" "$auth"
 measure assistants   /api/assistants "$auth"
@@ -427,13 +541,14 @@ measure_write() {
     measure "$1" "$3" "$auth"
     unset WRK_SCRIPT BENCH_METHOD BENCH_BODY
 }
+kind=write; phase writes
 measure_write "POST asst"  POST  /api/assistants "${assistant//Bench Assistant/Bench %N}"
 measure_write "PATCH asst" PATCH "/api/assistants/$assistant_id" '{"name":"Renamed %N"}'
 measure_write "POST tool"  POST  /api/tools '{"type":"apiRequest","name":"t%N","method":"GET","url":"https://api.example.edu/x"}'
 measure_write "POST num"   POST  /api/phone-numbers '{"provider":"twilio","twilioPhoneNumber":"+1%N","twilioAccountSid":"AC0123456789abcdef0123456789abcdef","twilioAuthToken":"t"}'
 measure_write "POST kb"    POST  "/api/assistants/$assistant_id/knowledge" '{"title":"Entry %N","content":"Content of entry %N."}'
 # Users: each create hashes a password (argon2id, ~75 ms and 64 MiB, two at a time by design): 4 clients.
-connections=4 measure_write "POST user" POST /api/users '{"email":"u%N@bench.edu","password":"bench-password-%N","role":"VIEWER"}'
+kind=write-hashed connections=4 measure_write "POST user" POST /api/users '{"email":"u%N@bench.edu","password":"bench-password-%N","role":"VIEWER"}'
 
 # measure_delete NAME CREATE_PATH BODY DELETE_PREFIX: creates and deletes alternately (each DELETE removes
 # what the previous POST made), so the row is the rate of the pair's requests.
@@ -446,7 +561,22 @@ measure_delete "POST+DEL tool" /api/tools '{"type":"apiRequest","name":"t%N","me
 measure_delete "POST+DEL num"  /api/phone-numbers '{"provider":"twilio","twilioPhoneNumber":"+1%N","twilioAccountSid":"AC0123456789abcdef0123456789abcdef","twilioAuthToken":"t"}' /api/phone-numbers/
 measure_delete "POST+DEL asst" /api/assistants "${assistant//Bench Assistant/Bench %N}" /api/assistants/
 
+phase after-writes
 print_table
+# PostgreSQL: the most connections the server saw during the write rows (64 clients on edmo's 8 workers),
+# against the pool this edmo process may hold.
+if [ "$store" = postgres ]; then
+    read -r conns_max conns_samples <<< "$(pg_connections writes)" || true
+    if [ -n "${conns_max:-}" ]; then
+        if [ "$conns_max" -le "$pool" ]; then verdict="within the pool"; else verdict="MORE than the pool"; fi
+        echo "postgres connections during the write rows: at most $conns_max ($conns_samples samples of pg_stat_activity," \
+             "every 0.2 s); pool $pool (EDMO_DATABASE_POOL, default workers + 2), $workers worker threads: $verdict"
+        result pgconn "writes" "$conns_max" '' '' "pool=$pool;workers=$workers;samples=$conns_samples"
+    else
+        echo "postgres connections during the write rows: no sample taken"
+    fi
+fi
+[ "$mode" = table-only ] && exit 0
 
 # target NAME PERCENT: NAME's req/s at PERCENT% or more of the C hello, with p99 under 10 ms.
 target() {
@@ -480,7 +610,7 @@ for k in 0 1; do
 done
 # One client: the latency of a turn itself. Eight: the same under load, where turns queue for the single
 # SQLite writer (each turn commits twice with synchronous=FULL: the user's message before the engine runs,
-# then the answer).
+# then the answer); on PostgreSQL each turn commits twice too, with synchronous_commit=on.
 chat_line() {
     local conns=$1 out="$tmp/wrk-chat-$1.txt"
     BENCH_ASSISTANT=$assistant_id BENCH_COOKIE=${auth#Cookie: } \
@@ -488,19 +618,25 @@ chat_line() {
     grep -q "Non-2xx" "$out" && { cat "$out" >&2; die "chat turns failed under load"; }
     chat_p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
     chat_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+    local rps; rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
     printf 'chat turn (10,000 knowledge entries), %d client(s): %.0f turns/s, p50 %.2f ms, p99 %.2f ms\n' \
-        "$conns" "$(awk '/^Requests\/sec:/ { print $2 }' "$out")" "$chat_p50" "$chat_p99"
+        "$conns" "$rps" "$chat_p50" "$chat_p99"
+    result chat "chat turn, $conns client(s)" "$rps" "$chat_p50" "$chat_p99" "clients=$conns"
 }
+phase chat
 echo
 chat_line 8
 chat_line 1
 if awk -v p="$chat_p50" 'BEGIN { exit !(p < 15) }'; then met=MET; else met='NOT MET'; fi
 echo "target: chat turn p50 < 15 ms through nginx (one client): $met (p50 $chat_p50 ms)"
 
-# Analytics at scale: 10,000 then 1,000,000 analysed calls over 120 days (10 assistants, 5 numbers),
-# seeded straight into the database and aggregated with `edmo analytics rebuild`; then webhook ingestion.
-org_id=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT id FROM organizations').fetchone()[0])" "$EDMO_DATABASE")
-assistants=$(python3 -c "import sqlite3,sys; print(','.join(r[0] for r in sqlite3.connect(sys.argv[1]).execute('SELECT id FROM assistants LIMIT 10')))" "$EDMO_DATABASE")
+# Analytics at scale: 10,000 then BENCH_ANALYTICS_ROWS (1,000,000) analysed calls over 120 days
+# (10 assistants, 5 numbers), seeded straight into the database (SQLite: inserts; PostgreSQL: \copy) and
+# aggregated with `edmo analytics rebuild`; then webhook ingestion.
+phase setup
+org_id=$(db_query 'SELECT id FROM organizations' | head -n 1)
+assistants=$(db_query 'SELECT id FROM assistants LIMIT 10' | paste -sd, -)
+[ -n "$org_id" ] && [ -n "$assistants" ] || die "could not read the organisation and assistants from the database"
 numbers=''
 for i in 1 2 3 4 5; do
     n=$(curl -sS --fail -H "$auth" -H 'Content-Type: application/json' \
@@ -515,29 +651,50 @@ analytics_line() {
     grep -q "Non-2xx" "$out" && { cat "$out" >&2; die "analytics failed under load"; }
     a_p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
     a_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+    local rps; rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
     printf 'analytics 90 days (summary + 100 conversations), %s conversations, %s client(s): %.0f req/s, p50 %.2f ms, p99 %.2f ms\n' \
-        "$label" "$conns" "$(awk '/^Requests\/sec:/ { print $2 }' "$out")" "$a_p50" "$a_p99"
+        "$label" "$conns" "$rps" "$a_p50" "$a_p99"
+    result analytics "analytics $label conv, $conns client(s)" "$rps" "$a_p50" "$a_p99" "conversations=$label;clients=$conns"
+}
+# seed COUNT START: COUNT more conversations, numbered from START, then the aggregates rebuilt from them.
+# (Its own connections, the seeding's psql and `edmo analytics rebuild`, are not counted as the server's.)
+seed() {
+    phase setup
+    python3 "$repo/bench/seed_conversations.py" "$EDMO_DATABASE" "$1" 120 "$org_id" "$assistants" "$numbers" "$2" \
+        || die "seeding $1 conversations failed"
+    local started=$SECONDS
+    "$EDMO_BIN" analytics rebuild >/dev/null || die "edmo analytics rebuild failed"
+    echo "analytics rebuild: $(( SECONDS - started )) s" >&2
+    phase analytics
 }
 echo
-python3 "$repo/bench/seed_conversations.py" "$EDMO_DATABASE" 10000 120 "$org_id" "$assistants" "$numbers" 0
-"$EDMO_BIN" analytics rebuild >/dev/null
+seed 10000 0
 analytics_line 10000 8
 analytics_line 10000 1
 small_p50=$a_p50
-python3 "$repo/bench/seed_conversations.py" "$EDMO_DATABASE" 990000 120 "$org_id" "$assistants" "$numbers" 10000
-"$EDMO_BIN" analytics rebuild >/dev/null
-analytics_line 1000000 8
-analytics_line 1000000 1
+seed $(( analytics_rows - 10000 )) 10000
+analytics_line "$analytics_rows" 8
+analytics_line "$analytics_rows" 1
 if awk -v p="$a_p50" -v q="$a_p99" -v s="$small_p50" 'BEGIN { exit !(p < 20 && q < 50 && p <= 2 * s) }'; then met=MET; else met='NOT MET'; fi
-echo "target: analytics p50 < 20 ms, p99 < 50 ms at 1,000,000 (one client), p50 at most 2x that at 10,000: $met" \
+echo "target: analytics p50 < 20 ms, p99 < 50 ms at $analytics_rows (one client), p50 at most 2x that at 10,000: $met" \
      "(p50 $a_p50 ms, p99 $a_p99 ms; $(awk -v p="$a_p50" -v s="$small_p50" 'BEGIN { printf "%.1f", p / s }')x)"
 
+phase webhook
 BENCH_NOW=$(date -u +%Y-%m-%dT%H:%M:%S.000Z) BENCH_ASSISTANT=${assistants%%,*} \
     wrk -t2 -c16 -d"${seconds}s" --latency -s "$repo/bench/webhook.lua" "$base" > "$tmp/wrk-webhook.txt" 2>&1 || die "wrk failed on webhooks"
 grep -q "Non-2xx" "$tmp/wrk-webhook.txt" && { cat "$tmp/wrk-webhook.txt" >&2; die "webhooks failed under load"; }
 wh_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$tmp/wrk-webhook.txt")
-stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT COUNT(*) FROM conversations WHERE id LIKE 'wh-%'\").fetchone()[0])" "$EDMO_DATABASE")
-printf 'webhook end-of-call reports, 16 clients: %.0f per second (%s stored, each durable before its answer: synchronous=FULL, group commit)\n' "$wh_rps" "$stored"
+wh_p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$tmp/wrk-webhook.txt")")
+wh_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$tmp/wrk-webhook.txt")")
+wh_sent=$(awk '/requests in/ { print $1 }' "$tmp/wrk-webhook.txt")
+# Every answered report must be in the database: wrk's count of requests (each answered 2xx) against the rows.
+phase setup
+stored=$(db_query "SELECT COUNT(*) FROM conversations WHERE id LIKE 'wh-%'")
+if [ "$store" = postgres ]; then durable="synchronous_commit=on, fsync=on"; else durable="synchronous=FULL"; fi
+printf 'webhook end-of-call reports, 16 clients: %.0f per second, p50 %.2f ms, p99 %.2f ms (%s answered, %s stored, each durable before its answer: %s, group commit)\n' \
+    "$wh_rps" "$wh_p50" "$wh_p99" "$wh_sent" "$stored" "$durable"
+[ "$stored" -ge "$wh_sent" ] || die "webhooks: $wh_sent reports answered but only $stored stored"
+result webhook "webhook reports, 16 clients" "$wh_rps" "$wh_p50" "$wh_p99" "answered=$wh_sent;stored=$stored"
 if awk -v r="$wh_rps" 'BEGIN { exit !(r >= 2000) }'; then met=MET; else met='NOT MET'; fi
 echo "target: webhook ingestion >= 2000 reports/s: $met ($(printf '%.0f' "$wh_rps")/s)"
 
@@ -547,7 +704,17 @@ if command -v chromium >/dev/null && python3 -c "import selenium" 2>/dev/null; t
 fi
 
 echo
-echo "memory: edmo resident $idle_rss MiB idle after start, peak $(rss_mib VmHWM) MiB over this whole run (targets: < 40 MiB idle, < 150 MiB under load)"
+peak_rss=$(rss_mib VmHWM)
+echo "memory: edmo resident $idle_rss MiB idle after start, peak $peak_rss MiB over this whole run (targets: < 40 MiB idle, < 150 MiB under load)"
+result memory "edmo resident MiB, idle" "$idle_rss" '' ''
+result memory "edmo resident MiB, peak" "$peak_rss" '' ''
+if [ "$store" = postgres ]; then
+    read -r conns_max conns_samples <<< "$(for p in reads writes chat analytics webhook; do pg_connections "$p"; done \
+        | awk '$1 > m { m = $1 } { n += $2 } END { if (n) print m " " n }')" || true
+    [ -n "${conns_max:-}" ] && echo "postgres connections during the table, chat, analytics and webhook rows: at most $conns_max ($conns_samples samples); pool $pool"
+    result pgconn "table to webhooks" "${conns_max:-}" '' '' "pool=$pool;workers=$workers;samples=${conns_samples:-0}"
+fi
+phase contention
 
 # Last, as it restarts edmo (same database and socket) with the slow fake model behind OpenAI chats.
 start_fake_openai
@@ -555,3 +722,8 @@ stop_pid "$edmo_pid" edmo
 # shellcheck disable=SC2046 # word splitting intended: NAME=VALUE words without spaces
 start_edmo $(contention_env)
 contention_rows
+if [ "$store" = postgres ]; then
+    read -r conns_max conns_samples <<< "$(pg_connections contention)" || true
+    [ -n "${conns_max:-}" ] && echo "postgres connections during the contention rows: at most $conns_max ($conns_samples samples); pool $pool"
+    result pgconn "contention" "${conns_max:-}" '' '' "pool=$pool;workers=$workers;samples=${conns_samples:-0}"
+fi

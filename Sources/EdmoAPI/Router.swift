@@ -10,11 +10,14 @@ public struct Route: Sendable {
     let method: String
     let segments: [Substring]
     let handler: Handler
+    /// How the metrics name it: method and pattern, never a request's path.
+    let label: RouteLabel
 
     init(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
         self.method = method
         self.segments = pattern.split(separator: "/")
         self.handler = handler
+        self.label = RouteLabel(method: method, route: pattern)
     }
 
     /// Path params when `path` fits the pattern (`{id}` matches one non-empty segment).
@@ -42,18 +45,27 @@ public struct Router: Sendable {
     public func handle(_ request: Request, _ context: AppContext) -> Response {
         let started = DispatchTime.now().uptimeNanoseconds
         var response: Response
+        var route: RouteLabel?
         do {
-            response = try dispatch(request, context)
+            response = try dispatch(request, context, matched: &route)
         } catch {
             response = ErrorResponder.response(for: error, request: request, log: context.log, storageAlarm: context.storageAlarm)
         }
         response.addHeader("X-Request-Id", request.requestId)
         response.addHeader("Cache-Control", "no-store")
-        context.log.access(request, status: response.status, micros: (DispatchTime.now().uptimeNanoseconds - started) / 1000)
+        let elapsed = DispatchTime.now().uptimeNanoseconds - started
+        context.metrics.observeRequest(route ?? .unmatched(method: request.method), status: response.status, nanoseconds: elapsed)
+        context.log.access(request, status: response.status, micros: elapsed / 1000)
         return response
     }
 
     func dispatch(_ request: Request, _ context: AppContext) throws -> Response {
+        var route: RouteLabel?
+        return try dispatch(request, context, matched: &route)
+    }
+
+    /// `matched` names the route that took the request (nil for the router's own 404 and 405).
+    func dispatch(_ request: Request, _ context: AppContext, matched: inout RouteLabel?) throws -> Response {
         // Split on the UTF-8 bytes: String.split walks grapheme clusters and this runs on every request.
         // An empty segment (`//`, a trailing `/`) names no endpoint: every spelling of a path must be the
         // one nginx's per-location rules (the login rate limit) see. `%2F` stays encoded (Request.decodePath).
@@ -80,6 +92,7 @@ public struct Router: Sendable {
         guard let (route, params) = found else {
             throw APIError(405, "Method \(request.method) is not allowed here", headers: ["Allow": allowed.joined(separator: ", ")])
         }
+        matched = route.label
         try checkOrigin(request)
         try checkBody(request, limit: context.config.maxBodyBytes)
         var request = request

@@ -54,5 +54,9 @@ public enum Routes {
         Route("GET", "/api/phone-numbers/{id}", PhoneNumberRoutes.get),
         Route("PATCH", "/api/phone-numbers/{id}", PhoneNumberRoutes.update),
         Route("DELETE", "/api/phone-numbers/{id}", PhoneNumberRoutes.delete),
+
+        // Operations: readiness for nginx and load balancers; metrics outside /api, for loopback only.
+        Route("GET", "/api/health", OperationsRoutes.health),
+        Route("GET", "/metrics", OperationsRoutes.metrics),
     ]
 }

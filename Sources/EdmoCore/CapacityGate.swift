@@ -34,6 +34,7 @@ public final class CapacityGate: Sendable {
     public let waitSeconds: TimeInterval
     private let slots: DispatchSemaphore
     private let waiting = Atomic<Int>(0)
+    private let held = Atomic<Int>(0)
 
     public init(limit: Int, resource: String, waitSeconds: TimeInterval, maxWaiting: Int? = nil) {
         self.limit = max(1, limit)
@@ -45,6 +46,8 @@ public final class CapacityGate: Sendable {
 
     /// Callers waiting for a slot now.
     public var queued: Int { waiting.load(ordering: .relaxed) }
+    /// Slots taken now.
+    public var inUse: Int { held.load(ordering: .relaxed) }
 
     /// Runs `body` holding one slot; throws `ServerBusyError` when none is free and the queue is full, or
     /// none frees up within `waitSeconds`.
@@ -58,7 +61,11 @@ public final class CapacityGate: Sendable {
                 throw ServerBusyError(resource: resource, waited: queued <= maxWaiting ? waitSeconds : 0)
             }
         }
-        defer { slots.signal() }
+        held.add(1, ordering: .relaxed)
+        defer {
+            held.subtract(1, ordering: .relaxed)
+            slots.signal()
+        }
         return try body()
     }
 }

@@ -18,14 +18,20 @@ public final class FastCGIServer: Sendable {
     let maxBodyBytes: Int
     let handler: @Sendable (Request) -> Response
     let log: Logger
+    /// Hears the number of workers, and each one going into and out of a request.
+    let metrics: Metrics?
     let stopping = Atomic<Bool>(false)
     let running = Atomic<Int>(0)
 
-    public init(listenFd: Int32, workers: Int, maxBodyBytes: Int, log: Logger, handler: @escaping @Sendable (Request) -> Response) {
+    public init(
+        listenFd: Int32, workers: Int, maxBodyBytes: Int, log: Logger, metrics: Metrics? = nil,
+        handler: @escaping @Sendable (Request) -> Response
+    ) {
         self.listenFd = listenFd
         self.workers = workers
         self.maxBodyBytes = maxBodyBytes
         self.log = log
+        self.metrics = metrics
         self.handler = handler
     }
 
@@ -49,6 +55,7 @@ public final class FastCGIServer: Sendable {
                 self.running.subtract(1, ordering: .sequentiallyConsistent)
             })
         }
+        metrics?.setWorkers(workers)
         log.info("serving FastCGI with \(workers) workers")
 
         var received: Int32 = 0
@@ -99,8 +106,10 @@ public final class FastCGIServer: Sendable {
                 usleep(10_000)
                 continue
             }
+            metrics?.workerBusy()
             serve(request)
             FCGX_Finish_r(request)
+            metrics?.workerIdle()
         }
     }
 

@@ -43,29 +43,26 @@ extension PostgresAnalyticsStore {
     /// compared, so of two hosts ingesting reports of one call at once, the second waits and then compares
     /// with what the first wrote: a repeated or older report changes nothing, and the call is counted once.
     /// A call seen for the first time is inserted only if no other host inserted it meanwhile; if one did,
-    /// this compares with that host's row instead.
-    ///
-    /// One transaction per report (SQLite shares commits between concurrent reports, see GroupCommit):
-    /// the aggregates are written last, so the shared daily rows stay locked only until the commit.
+    /// this compares with that host's row instead. Concurrent reports share commits (PostgresGroupCommit).
     public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage]) throws -> Bool {
-        try database.write { connection in
+        try database.callReports.write { connection in
             // Each turn either decides, or finds that another host inserted the call since it looked; a
             // call is inserted once, so the second turn finds it.
             for _ in 0..<3 {
                 if let existing = try PostgresConversations.find(connection, id: record.id, locking: true) {
                     guard existing.orgId == record.orgId else { throw StoreError.conflict("This call id belongs to another organisation") }
-                    if let stored = existing.reportedAt, let incoming = record.reportedAt, incoming <= stored { return false }
+                    if let stored = existing.reportedAt, let incoming = record.reportedAt, incoming <= stored {
+                        return .init(changed: false, rollup: [])
+                    }
                     // The new report replaces the call and its messages, as SQLite's delete and insert do.
                     try PostgresConversations.replace(connection, record)
                     try connection.execute("DELETE FROM conversation_messages WHERE conversation_id = $1", [record.id])
                     try PostgresConversations.append(connection, conversationId: record.id, messages)
-                    try PostgresAnalyticsRollup.apply(connection, [(existing, -1), (record, 1)])
-                    return true
+                    return .init(changed: true, rollup: [(existing, -1), (record, 1)])
                 }
                 if try PostgresConversations.insert(connection, record, ifAbsent: true) {
                     try PostgresConversations.append(connection, conversationId: record.id, messages)
-                    try PostgresAnalyticsRollup.apply(connection, [(record, 1)])
-                    return true
+                    return .init(changed: true, rollup: [(record, 1)])
                 }
             }
             // Inserted by another host, then deleted before this one could read it: the caller retries.

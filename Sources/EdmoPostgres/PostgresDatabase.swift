@@ -3,10 +3,14 @@ import EdmoStore
 /// The one owner of a PostgreSQL database for this process: its pool, and the schema migrations.
 public final class PostgresDatabase: Sendable {
     public let pool: PostgresPool
+    /// Shares commits between concurrent call reports (webhooks).
+    let callReports: PostgresGroupCommit
 
     /// Connects once now, so a wrong URL or an unreachable server fails at start-up, not on a request.
-    public init(url: String, poolSize: Int = 8) throws {
-        pool = PostgresPool(url: url, size: poolSize)
+    /// `onCommit` hears the duration of every committed write transaction (see `PostgresPool.write`).
+    public init(url: String, poolSize: Int = 8, onCommit: (@Sendable (Duration) -> Void)? = nil) throws {
+        pool = PostgresPool(url: url, size: poolSize, onCommit: onCommit)
+        callReports = PostgresGroupCommit(pool: pool)
         try pool.read { _ in }
     }
 

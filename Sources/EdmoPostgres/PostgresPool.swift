@@ -17,12 +17,17 @@ public final class PostgresPool: Sendable {
     private let idle = Mutex<[PostgresConnection]>([])
     /// Counts what may still be lent (idle or not yet opened); a borrower waits on it when it is zero.
     private let permits: DispatchSemaphore
+    /// Told how long each committed `write` took (the metrics' commit latency).
+    private let onCommit: (@Sendable (Duration) -> Void)?
 
-    public init(url: String, size: Int = 8, borrowTimeout: Duration = .seconds(30)) {
+    public init(
+        url: String, size: Int = 8, borrowTimeout: Duration = .seconds(30), onCommit: (@Sendable (Duration) -> Void)? = nil
+    ) {
         precondition(size > 0, "a pool needs at least one connection")
         self.url = url
         self.size = size
         self.borrowTimeout = borrowTimeout
+        self.onCommit = onCommit
         permits = DispatchSemaphore(value: size)
     }
 
@@ -35,10 +40,15 @@ public final class PostgresPool: Sendable {
 
     /// One transaction: BEGIN, `body`, COMMIT; ROLLBACK if `body` throws, so a failed unit leaves nothing.
     /// Never replayed after a lost connection: the caller sees the error (a retryable one when
-    /// `PostgresError.isRetryable`) and decides.
+    /// `PostgresError.isRetryable`) and decides. `onCommit` hears how long a committed one took, from
+    /// asking for a connection to the COMMIT's answer.
     @discardableResult
     public func write<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        try PostgresError.translating { try withConnection { try $0.transaction(body) } }
+        guard let onCommit else { return try PostgresError.translating { try withConnection { try $0.transaction(body) } } }
+        let started = ContinuousClock.now
+        let value = try PostgresError.translating { try withConnection { try $0.transaction(body) } }
+        onCommit(ContinuousClock.now - started)
+        return value
     }
 
     /// Lends a connection as it is, errors untranslated: for session-level work such as advisory locks.

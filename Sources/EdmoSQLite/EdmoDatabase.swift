@@ -13,8 +13,15 @@ public final class EdmoDatabase: Sendable {
     private let readers: ThreadLocalReaders
     /// Shares commits between concurrent writers that opt in (webhook reports).
     let groupCommit: GroupCommit
+    /// Told how long each committed write transaction took (the metrics' commit latency).
+    let onCommit: (@Sendable (Duration) -> Void)?
+    /// The file opened (device and inode), so the health check can tell when it was removed or replaced:
+    /// open connections would keep using the old, unlinked file.
+    let fileIdentity: FileIdentity?
 
-    public init(path: String) throws {
+    /// `onCommit` hears the duration of every committed write transaction, from asking for the writer to
+    /// the durable commit.
+    public init(path: String, onCommit: (@Sendable (Duration) -> Void)? = nil) throws {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(5)
@@ -22,8 +29,10 @@ public final class EdmoDatabase: Sendable {
         // GRDB sets NORMAL when it enables WAL; only the writer connection's setting matters for durability.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         self.path = path
+        self.onCommit = onCommit
+        fileIdentity = FileIdentity(path: path)
         readers = ThreadLocalReaders()
-        groupCommit = GroupCommit(pool: pool)
+        groupCommit = GroupCommit(pool: pool, onCommit: onCommit)
     }
 
     /// Reads on this thread's own read-only connection. Each FastCGI worker thread keeps one, so the hot
@@ -37,7 +46,11 @@ public final class EdmoDatabase: Sendable {
     /// A write transaction on the pool's one writer. SQLite's "database or disk is full" becomes
     /// `StoreError.storageFull`, so the API can tell a full disk from a bug.
     public func write<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
-        try Self.translatingFull { try pool.write(body) }
+        guard let onCommit else { return try Self.translatingFull { try pool.write(body) } }
+        let started = ContinuousClock.now
+        let value = try Self.translatingFull { try pool.write(body) }
+        onCommit(ContinuousClock.now - started)
+        return value
     }
 
     static func translatingFull<T>(_ body: () throws -> T) throws -> T {
@@ -139,6 +152,6 @@ extension EdmoDatabase {
     public var stores: Stores {
         Stores(
             accounts: SQLiteAccountStore(database: self), resources: SQLiteResourceStore(database: self),
-            chats: SQLiteChatStore(database: self), analytics: SQLiteAnalyticsStore(database: self))
+            chats: SQLiteChatStore(database: self), analytics: SQLiteAnalyticsStore(database: self), health: self)
     }
 }

@@ -19,9 +19,14 @@ final class GroupCommit: Sendable {
     }
 
     private let pool: DatabasePool
+    private let onCommit: (@Sendable (Duration) -> Void)?
     private let state = Mutex<(pending: [Job], committing: Bool)>(([], false))
 
-    init(pool: DatabasePool) { self.pool = pool }
+    /// `onCommit` hears the duration of each batch's transaction (one commit), as `EdmoDatabase.write` does.
+    init(pool: DatabasePool, onCommit: (@Sendable (Duration) -> Void)? = nil) {
+        self.pool = pool
+        self.onCommit = onCommit
+    }
 
     func write(_ work: @escaping (GRDB.Database) throws -> Bool) throws -> Bool {
         let job = Job(work)
@@ -48,6 +53,7 @@ final class GroupCommit: Sendable {
             return batch
         }
         do {
+            let started = ContinuousClock.now
             try pool.write { db in
                 for job in batch {
                     var changed = false
@@ -62,6 +68,7 @@ final class GroupCommit: Sendable {
                     }
                 }
             }
+            onCommit?(ContinuousClock.now - started)
         } catch {
             // The transaction did not commit: nothing of this batch is on disk.
             for job in batch { job.result = .failure(error) }

@@ -11,6 +11,12 @@ public struct AppContext: Sendable {
     public var resources: any ResourceStore
     public var chats: any ChatStore
     public var analytics: any AnalyticsStore
+    /// The store's own check (`GET /api/health`, the metrics' queue depths); see `Stores.health`.
+    public var health: (any StoreHealth)?
+    /// This process's metrics (`/metrics`): the router, the FastCGI workers and the stores report to it.
+    public var metrics: Metrics
+    /// Runs the health checks with a deadline, one at a time.
+    public var storeChecks = StoreChecks()
     /// The voice platform when `EDMO_PROVIDER=vapi`; nil in local mode.
     public var platform: (any VoicePlatformAPI)?
     /// Seals stored credentials; nil for commands started without EDMO_SECRET_KEY (migrate, users).
@@ -34,13 +40,15 @@ public struct AppContext: Sendable {
 
     public init(
         config: Config, stores: Stores, clock: Clock = .system, ids: IDGenerator = .random,
-        passwords: PasswordHasher? = nil, log: Logger = .stderr
+        passwords: PasswordHasher? = nil, log: Logger = .stderr, metrics: Metrics = Metrics()
     ) {
         self.config = config
         self.accounts = stores.accounts
         self.resources = stores.resources
         self.chats = stores.chats
         self.analytics = stores.analytics
+        self.health = stores.health
+        self.metrics = metrics
         let outbound = CapacityGate(limit: config.outboundLimit, resource: "outbound calls", waitSeconds: Self.outboundWaitSeconds)
         self.outbound = outbound
         if config.provider == .vapi, let url = config.providerURL, let key = config.providerAPIKey {

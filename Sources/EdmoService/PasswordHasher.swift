@@ -10,7 +10,8 @@ import Synchronization
 /// exhausting memory, but only for `waitSeconds` (`EDMO_HASH_WAIT_SECONDS`); after that the call throws
 /// `ServerBusyError` (a 503 with Retry-After) and the worker thread is free again.
 public final class PasswordHasher: Sendable {
-    private let gate: CapacityGate
+    /// The hashing slots (their use and queue are in the metrics).
+    public let gate: CapacityGate
     private let opsLimit: UInt64
     private let memLimit: Int
     private let dummy = Mutex<String?>(nil)

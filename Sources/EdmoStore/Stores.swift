@@ -1,14 +1,21 @@
-/// The stores one deployment runs on, chosen at start-up by the `edmo` command (SQLite today).
+/// The stores one deployment runs on, chosen at start-up by the `edmo` command (SQLite or PostgreSQL).
 public struct Stores: Sendable {
     public var accounts: any AccountStore
     public var resources: any ResourceStore
     public var chats: any ChatStore
     public var analytics: any AnalyticsStore
+    /// The database's own check (`GET /api/health`, the metrics' queue depths). Nil only for stores a test
+    /// assembles by hand; `/api/health` then answers 503.
+    public var health: (any StoreHealth)?
 
-    public init(accounts: any AccountStore, resources: any ResourceStore, chats: any ChatStore, analytics: any AnalyticsStore) {
+    public init(
+        accounts: any AccountStore, resources: any ResourceStore, chats: any ChatStore, analytics: any AnalyticsStore,
+        health: (any StoreHealth)? = nil
+    ) {
         self.accounts = accounts
         self.resources = resources
         self.chats = chats
         self.analytics = analytics
+        self.health = health
     }
 }

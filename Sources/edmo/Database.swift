@@ -12,13 +12,16 @@ enum Database {
 
     /// Opens it and applies every migration this build has that it lacks (`migrations/` for SQLite,
     /// `migrations/postgres/` for PostgreSQL).
-    static func open(_ config: Config, migrations folder: String) throws -> Database {
+    /// `onCommit` hears the duration of every committed write transaction (the metrics of `edmo serve`).
+    static func open(
+        _ config: Config, migrations folder: String, onCommit: (@Sendable (Duration) -> Void)? = nil
+    ) throws -> Database {
         if config.isPostgres {
-            let database = try PostgresDatabase(url: config.database, poolSize: config.poolSize)
+            let database = try PostgresDatabase(url: config.database, poolSize: config.poolSize, onCommit: onCommit)
             try report(database.migrate(try Migration.load(from: Migration.postgres(in: folder))))
             return .postgres(database)
         }
-        let database = try EdmoDatabase(path: config.database)
+        let database = try EdmoDatabase(path: config.database, onCommit: onCommit)
         try report(database.migrate(try Migration.load(from: folder)))
         return .sqlite(database)
     }
@@ -47,6 +50,6 @@ extension PostgresDatabase {
     var stores: Stores {
         Stores(
             accounts: PostgresAccountStore(database: self), resources: PostgresResourceStore(database: self),
-            chats: PostgresChatStore(database: self), analytics: PostgresAnalyticsStore(database: self))
+            chats: PostgresChatStore(database: self), analytics: PostgresAnalyticsStore(database: self), health: self)
     }
 }

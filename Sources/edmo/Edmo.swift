@@ -12,7 +12,7 @@ import Foundation
 struct Edmo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The Edmo Agent Builder API: a FastCGI responder over SQLite or PostgreSQL.",
-        subcommands: [Serve.self, Migrate.self, Users.self, AnalyticsCommand.self, ImportCalls.self],
+        subcommands: [Serve.self, Migrate.self, Users.self, AnalyticsCommand.self, ImportCalls.self, CopyData.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -26,11 +26,11 @@ enum Startup {
         }
     }
 
-    static func database(_ config: Config) throws -> Database {
+    static func database(_ config: Config, onCommit: (@Sendable (Duration) -> Void)? = nil) throws -> Database {
         let executable = CommandLine.arguments.first ?? "edmo"
         let path = Migration.locate(configured: config.migrationsPath, executable: executable)
         guard let path else { throw ValidationError("cannot find the migrations folder; set EDMO_MIGRATIONS") }
-        return try Database.open(config, migrations: path)
+        return try Database.open(config, migrations: path, onCommit: onCommit)
     }
 }
 
@@ -51,7 +51,9 @@ struct Serve: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let cgi = socket == nil && listen == nil && Listener.systemd(environment: environment, consume: false) == nil
             && Listener.inheritedStdin() == nil && environment["GATEWAY_INTERFACE"] != nil
-        let context = try AppContext(config: config, stores: Startup.database(config).stores)
+        let metrics = Metrics()
+        let context = try AppContext(
+            config: config, stores: Startup.database(config, onCommit: metrics.observeCommit).stores, metrics: metrics)
         let router = Router()
         if cgi {
             CGI.serveOnce(maxBodyBytes: config.maxBodyBytes) { router.handle($0, context) }
@@ -80,7 +82,8 @@ struct Serve: ParsableCommand {
             throw ValidationError("nothing to serve on: pass --socket PATH or --listen HOST:PORT, or start under systemd, spawn-fcgi or as CGI")
         }
         let server = FastCGIServer(
-            listenFd: listenFd, workers: config.workers, maxBodyBytes: config.maxBodyBytes, log: context.log
+            listenFd: listenFd, workers: config.workers, maxBodyBytes: config.maxBodyBytes, log: context.log,
+            metrics: metrics
         ) { request in router.handle(request, context) }
         server.run()
         if let socket { unlink(socket) }

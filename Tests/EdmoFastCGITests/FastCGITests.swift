@@ -13,6 +13,16 @@ import Testing
         #expect(FastCGIServer.params(nil).isEmpty)
     }
 
+    /// nginx sends a location's own `fastcgi_param` after those of an included file, both: the last one is
+    /// taken (README "Operating a fleet": a per-host metrics location sets REQUEST_URI to /metrics).
+    @Test func aParameterSentTwiceTakesItsLastValue() {
+        let entries = ["REQUEST_URI=/metrics/host-b", "REQUEST_URI=/metrics"]
+        var pointers: [UnsafeMutablePointer<CChar>?] = entries.map { strdup($0) } + [nil]
+        defer { pointers.forEach { free($0) } }
+        let params = pointers.withUnsafeMutableBufferPointer { FastCGIServer.params($0.baseAddress) }
+        #expect(params == ["REQUEST_URI": "/metrics"])
+    }
+
     @Test func tcpListenRequiresAnExplicitHost() {
         for address in [":9000", "9000", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:http"] {
             #expect(throws: ListenerError.self) { try Listener.tcp(address) }

@@ -11,6 +11,9 @@ Markers (see pytest_collection_modifyitems), both skipped on the PostgreSQL pass
 `store_independent(reason)` for tests that never reach the store (or always run on SQLite whatever the
 pass), and `sqlite_only(reason)` for a test about the SQLite file itself with no PostgreSQL form (none
 today: the full disk, the integrity check and the scan for a secret in the clear each have one).
+`postgres_only(reason)` is the converse, skipped on the SQLite pass with its reason: several hosts on one
+database (a `Fleet`, test_hosts.py), which SQLite, one file on one host, does not offer. `make e2e` runs both
+passes, so each test runs there exactly once.
 """
 import json
 import os
@@ -42,6 +45,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only(reason): about the SQLite file itself; skipped on the PostgreSQL pass")
     config.addinivalue_line("markers", "store_independent(reason): never reaches the store (or always runs on SQLite); "
                                        "run on the SQLite pass only")
+    config.addinivalue_line("markers", "postgres_only(reason): needs a database server (several hosts on one "
+                                       "database); skipped on the SQLite pass")
 
 
 def pytest_report_header(config):
@@ -53,10 +58,8 @@ def pytest_terminal_summary(terminalreporter):
 
 
 def pytest_collection_modifyitems(config, items):
-    if not POSTGRES:
-        return
     for item in items:
-        for name in ("sqlite_only", "store_independent"):
+        for name in (("sqlite_only", "store_independent") if POSTGRES else ("postgres_only",)):
             marker = item.get_closest_marker(name)
             if marker:
                 reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
@@ -158,8 +161,9 @@ def wait_for(predicate, timeout=10.0, what="condition"):
 
 
 class Stack:
-    """mode: 'socket' (edmo serve --socket), 'systemd' (systemd-socket-activate, fd 3),
-    'spawn' (spawn-fcgi, fd 0). nginx_env: extra environment for nginx/render (e.g. EDMO_NGINX_LOGIN_RATE).
+    """mode: 'socket' (edmo serve --socket), 'tcp' (edmo serve --listen 127.0.0.1:PORT; `socket` is then that
+    address), 'systemd' (systemd-socket-activate, fd 3), 'spawn' (spawn-fcgi, fd 0).
+    nginx_env: extra environment for nginx/render (e.g. EDMO_NGINX_LOGIN_RATE).
     tablespace: on the PostgreSQL pass, the tablespace its database is made in."""
 
     def __init__(self, mode="socket", env=None, nginx_env=None, tablespace=None):
@@ -170,7 +174,7 @@ class Stack:
         # The repo's real dashboard, copied so nginx (workers run as nobody) can read it.
         shutil.copytree(os.path.join(REPO, "web"), os.path.join(self.dir, "web"))
         os.chmod(os.path.join(self.dir, "web"), 0o755)
-        self.socket = os.path.join(self.dir, "edmo.sock")
+        self.socket = f"127.0.0.1:{free_port()}" if mode == "tcp" else os.path.join(self.dir, "edmo.sock")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ)
@@ -203,7 +207,13 @@ class Stack:
     def start(self):
         self.add_user(ADMIN_EMAIL, "ADMIN", ADMIN_PASSWORD)
         self.launch()
-        conf = subprocess.run([os.path.join(REPO, "nginx", "render"), str(self.port), self.socket,
+        self.serve([self.socket])
+        return self
+
+    def serve(self, sockets):
+        """Renders this stack's nginx in front of the FastCGI `sockets` (one: a plain single host; several: the
+        round-robin `upstream edmo` of nginx/render) and starts it."""
+        conf = subprocess.run([os.path.join(REPO, "nginx", "render"), str(self.port), ",".join(sockets),
                                os.path.join(self.dir, "web"), self.dir], capture_output=True, text=True, check=True,
                               env=self.nginx_env)
         self.nginx_conf = os.path.join(self.dir, "nginx.conf")
@@ -211,15 +221,16 @@ class Stack:
             f.write(conf.stdout)
         subprocess.run(["nginx", "-c", self.nginx_conf, "-p", self.dir], check=True)
         wait_for(self._up, what="nginx")
-        return self
 
     def launch(self):
         """Starts the edmo process (again, after a crash, on the same database and socket)."""
-        if os.path.exists(self.socket):
+        if self.mode != "tcp" and os.path.exists(self.socket):
             os.unlink(self.socket)
         log = open(self.log_path, "a")
         if self.mode == "socket":
             cmd = [EDMO_BIN, "serve", "--socket", self.socket, "--socket-mode", "666"]
+        elif self.mode == "tcp":
+            cmd = [EDMO_BIN, "serve", "--listen", self.socket]
         elif self.mode == "systemd":
             cmd = ["systemd-socket-activate", "-l", self.socket, EDMO_BIN, "serve"]
             # It passes on only the variables named: every EDMO_ setting of this stack (the store's URL too).
@@ -231,7 +242,7 @@ class Stack:
         else:
             raise ValueError(self.mode)
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(lambda: os.path.exists(self.socket), what="the FastCGI socket")
+        wait_for(self._listening, what="the FastCGI socket")
         if self.mode == "systemd":
             os.chmod(self.socket, 0o666)
 
@@ -239,6 +250,16 @@ class Stack:
         """SIGKILL: no draining, no cleanup, as a power cut or an OOM kill would leave it."""
         self.proc.kill()
         self.proc.wait(timeout=10)
+
+    def _listening(self):
+        if self.mode != "tcp":
+            return os.path.exists(self.socket)
+        host, port = self.socket.rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return True
+        except OSError:
+            return False
 
     def _up(self):
         try:
@@ -345,6 +366,58 @@ class Stack:
                 self.pg_database = None
 
 
+class Fleet(Stack):
+    """Several `edmo serve` hosts on one database: at `base`, an nginx whose `upstream edmo` holds every host's
+    socket (round robin, as in production); and `hosts`, one Stack per host (its own socket, edmo.log and
+    process) with an nginx of its own at its `base` that reaches that host only, so that a test chooses
+    which host serves a request. The Fleet owns the database (`sql` and the rest work on it as on a Stack);
+    every host has the same settings and secret key. mode: how the hosts listen, 'socket' (a Unix socket
+    each) or 'tcp' (a loopback port each, as production's `server 10.0.0.11:9000` lines)."""
+
+    def __init__(self, hosts=2, env=None, nginx_env=None, mode="socket"):
+        assert mode in ("socket", "tcp"), mode
+        super().__init__(env=env, nginx_env=nginx_env)
+        shared = {k: self.env[k] for k in ("EDMO_DATABASE", "EDMO_SECRET_KEY")}
+        self.hosts = []
+        for _ in range(hosts):
+            self.hosts.append(Stack(mode, env={**(env or {}), **shared}, nginx_env=nginx_env))
+
+    def start(self):
+        self.add_user(ADMIN_EMAIL, "ADMIN", ADMIN_PASSWORD)
+        for host in self.hosts:
+            host.launch()
+            host.serve([host.socket])
+        self.serve([host.socket for host in self.hosts])
+        return self
+
+    def launch(self):
+        raise TypeError("a Fleet has no process of its own: launch one of its hosts")
+
+    def request_ids(self, host):
+        """The X-Request-Id of every request host number `host` has logged (its access lines)."""
+        return {line.rsplit(" id=", 1)[1] for line in self.hosts[host].log().splitlines()
+                if line.startswith("access: ") and " id=" in line}
+
+    def serving(self, request_id, timeout=5.0):
+        """The number of the host that served the request with this X-Request-Id (found in its edmo.log)."""
+        found = []
+
+        def logged():
+            found[:] = [i for i in range(len(self.hosts)) if request_id in self.request_ids(i)]
+            return found
+
+        wait_for(logged, timeout=timeout, what=f"request {request_id} in a host's log")
+        assert len(found) == 1, f"request {request_id} in the logs of hosts {found}"
+        return found[0]
+
+    def stop(self):
+        try:
+            for host in self.hosts:
+                host.stop()
+        finally:
+            super().stop()
+
+
 @pytest.fixture(scope="module")
 def stack():
     s = Stack()
@@ -363,6 +436,8 @@ def pytest_runtest_makereport(item, call):
         stacks = list(getattr(item, "edmo_stacks", []))
         if isinstance(getattr(item, "funcargs", {}).get("stack"), Stack):
             stacks.append(item.funcargs["stack"])
+        # A fleet's processes are its hosts'.
+        stacks = [host for s in stacks for host in getattr(s, "hosts", [s])]
         for s in stacks:
             if os.path.exists(s.log_path):
                 lines = s.log().splitlines(keepends=True)
@@ -385,3 +460,20 @@ def fresh_stack(request):
     yield make
     for s in stacks:
         s.stop()
+
+
+@pytest.fixture
+def fresh_fleet(request):
+    """make(hosts=2, env=None, nginx_env=None, mode='socket'): a started Fleet, stopped (its database dropped)
+    after the test."""
+    fleets = []
+    request.node.edmo_stacks = fleets
+
+    def make(hosts=2, env=None, nginx_env=None, mode="socket"):
+        fleet = Fleet(hosts, env, nginx_env, mode)
+        fleets.append(fleet)
+        return fleet.start()
+
+    yield make
+    for fleet in fleets:
+        fleet.stop()

@@ -29,6 +29,24 @@ def test_systemd_units_verify_clean():
         assert r.stderr.strip() == "" and r.stdout.strip() == ""
 
 
+def test_systemd_tcp_drop_in_verifies_clean():
+    """systemd/edmo.socket.d/tcp.conf, a host of several on TCP (README): the units with it verify clean."""
+    with tempfile.TemporaryDirectory() as d:
+        os.mkdir(os.path.join(d, "edmo.socket.d"))
+        for name in ("edmo.socket", "edmo.service", "edmo.socket.d/tcp.conf"):
+            with open(os.path.join(REPO, "systemd", name)) as f:
+                text = f.read()
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text.replace("/usr/local/bin/edmo", EDMO_BIN))
+        # verify reads the drop-in from the folder beside the unit, as systemd does from /etc/systemd/system.
+        r = subprocess.run(["systemd-analyze", "verify", os.path.join(d, "edmo.socket"), os.path.join(d, "edmo.service")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert r.stderr.strip() == "" and r.stdout.strip() == ""
+        listens = [line for line in text.splitlines() if line.startswith("ListenStream=")]
+        assert listens == ["ListenStream=", "ListenStream=10.0.0.11:9000"], listens
+
+
 def production_nginx(d, http_port=80, https_port=443):
     """Writes d/nginx.conf: the production site (nginx/edmo.conf) with a self-signed certificate, the repo's
     snippet, logs in d, the dashboard from d/web and the FastCGI socket at d/edmo.sock (absent: the API is down),

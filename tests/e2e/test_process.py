@@ -48,6 +48,17 @@ def test_spawn_fcgi_fd0(fresh_stack):
     assert code == 0
 
 
+def test_tcp_listen_serves_only_the_web_servers_named(fresh_stack):
+    """`edmo serve --listen HOST:PORT`, as each of several hosts serves nginx; FCGI_WEB_SERVER_ADDRS (read by
+    libfcgi) closes a connection from any other address, since FastCGI has no authentication of its own."""
+    stack = fresh_stack("tcp", env={"FCGI_WEB_SERVER_ADDRS": "127.0.0.1"})
+    login_flow(stack)
+    stranger = fresh_stack("tcp", env={"FCGI_WEB_SERVER_ADDRS": "10.0.0.5"})
+    r = requests.get(stranger.base + "/api/auth/me")
+    assert r.status_code == 502 and r.json() == {"error": "API server unavailable"}
+    assert "access:" not in stranger.log()
+
+
 def test_sigterm_finishes_in_flight_requests_then_exits_zero(fresh_stack):
     stack = fresh_stack()
     body = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}

@@ -35,6 +35,7 @@ class Writer:
         self.lock = threading.Lock()
 
     def one(self, kind, n):
+        """Sends one request of this kind; returns its response (None when it got none)."""
         base = self.stack.base + "/api"
         started = time.time()
         try:
@@ -58,13 +59,14 @@ class Writer:
         except requests.RequestException as error:
             with self.lock:
                 self.statuses.append(str(type(error).__name__))
-            return
+            return None
         elapsed = time.time() - started
         with self.lock:
             self.statuses.append(r.status_code)
             self.slowest = max(self.slowest, elapsed)
             if key and value:
                 self.acked[key].append(value)
+        return r
 
 
 def drive(writer, clients, seconds, kinds):
