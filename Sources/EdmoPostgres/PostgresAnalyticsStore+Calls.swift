@@ -43,7 +43,7 @@ extension PostgresAnalyticsStore {
     /// compared, so of two hosts ingesting reports of one call at once, the second waits and then compares
     /// with what the first wrote: a repeated or older report changes nothing, and the call is counted once.
     /// A call seen for the first time is inserted only if no other host inserted it meanwhile; if one did,
-    /// this compares with that host's row instead. Concurrent reports share commits (PostgresGroupCommit).
+    /// this compares with that host's row instead. Concurrent reports share commits (GroupCommit, see PostgresGroupCommit).
     public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage]) throws -> Bool {
         try database.callReports.write { connection in
             // Each turn either decides, or finds that another host inserted the call since it looked; a

@@ -4,13 +4,13 @@ import EdmoStore
 public final class PostgresDatabase: Sendable {
     public let pool: PostgresPool
     /// Shares commits between concurrent call reports (webhooks).
-    let callReports: PostgresGroupCommit
+    let callReports: PostgresGroupCommit.Queue
 
     /// Connects once now, so a wrong URL or an unreachable server fails at start-up, not on a request.
     /// `onCommit` hears the duration of every committed write transaction (see `PostgresPool.write`).
     public init(url: String, poolSize: Int = 8, onCommit: (@Sendable (Duration) -> Void)? = nil) throws {
         pool = PostgresPool(url: url, size: poolSize, onCommit: onCommit)
-        callReports = PostgresGroupCommit(pool: pool)
+        callReports = PostgresGroupCommit.make(pool: pool)
         try pool.read { _ in }
     }
 

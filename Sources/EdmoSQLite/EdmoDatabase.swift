@@ -12,7 +12,7 @@ public final class EdmoDatabase: Sendable {
     let path: String
     private let readers: ThreadLocalReaders
     /// Shares commits between concurrent writers that opt in (webhook reports).
-    let groupCommit: GroupCommit
+    let groupCommit: SQLiteGroupCommit.Queue
     /// Told how long each committed write transaction took (the metrics' commit latency).
     let onCommit: (@Sendable (Duration) -> Void)?
     /// The file opened (device and inode), so the health check can tell when it was removed or replaced:
@@ -32,7 +32,7 @@ public final class EdmoDatabase: Sendable {
         self.onCommit = onCommit
         fileIdentity = FileIdentity(path: path)
         readers = ThreadLocalReaders()
-        groupCommit = GroupCommit(pool: pool, onCommit: onCommit)
+        groupCommit = SQLiteGroupCommit.make(pool: pool, onCommit: onCommit)
     }
 
     /// Reads on this thread's own read-only connection. Each FastCGI worker thread keeps one, so the hot
