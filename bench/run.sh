@@ -9,6 +9,7 @@
 #        bench/run.sh EDMO_BIN --reads         the baselines and the read rows only (to compare two builds)
 #        bench/run.sh EDMO_BIN --table         the baselines, read and write rows: the table without the chat,
 #                                              analytics-at-scale and webhook rows (to compare two builds)
+#        bench/run.sh EDMO_BIN --webhooks      the baselines and the webhook row only (to compare two builds)
 #        bench/run.sh EDMO_BIN --contention    only the contention rows: GET /api/assistants without and
 #                                              with a bad-login flood and slow model calls behind it
 #
@@ -41,7 +42,7 @@ set -euo pipefail
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-[ $# -ge 1 ] || { echo "usage: $0 EDMO_BIN [--starvation|--contention|--reads|--table]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 EDMO_BIN [--starvation|--contention|--reads|--table|--webhooks]" >&2; exit 2; }
 edmo_arg=$1
 mode=table
 case ${2:-} in
@@ -50,7 +51,8 @@ case ${2:-} in
     --contention) mode=contention ;;
     --reads) mode=reads ;;
     --table) mode=table-only ;;
-    *) echo "usage: $0 EDMO_BIN [--starvation|--contention|--reads|--table]" >&2; exit 2 ;;
+    --webhooks) mode=webhooks ;;
+    *) echo "usage: $0 EDMO_BIN [--starvation|--contention|--reads|--table|--webhooks]" >&2; exit 2 ;;
 esac
 
 repo=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd -P)
@@ -517,9 +519,39 @@ if [ "$mode" = contention ]; then
     exit 0
 fi
 
+# webhook_row: 16 clients sending end-of-call reports of new calls for the first of $assistants; every
+# report answered must be stored.
+webhook_row() {
+    phase webhook
+    BENCH_NOW=$(date -u +%Y-%m-%dT%H:%M:%S.000Z) BENCH_ASSISTANT=${assistants%%,*} \
+        wrk -t2 -c16 -d"${seconds}s" --latency -s "$repo/bench/webhook.lua" "$base" > "$tmp/wrk-webhook.txt" 2>&1 || die "wrk failed on webhooks"
+    grep -q "Non-2xx" "$tmp/wrk-webhook.txt" && { cat "$tmp/wrk-webhook.txt" >&2; die "webhooks failed under load"; }
+    wh_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$tmp/wrk-webhook.txt")
+    wh_p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$tmp/wrk-webhook.txt")")
+    wh_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$tmp/wrk-webhook.txt")")
+    wh_sent=$(awk '/requests in/ { print $1 }' "$tmp/wrk-webhook.txt")
+    # Every answered report must be in the database: wrk's count of requests (each answered 2xx) against the rows.
+    phase setup
+    stored=$(db_query "SELECT COUNT(*) FROM conversations WHERE id LIKE 'wh-%'")
+    if [ "$store" = postgres ]; then durable="synchronous_commit=on, fsync=on"; else durable="synchronous=FULL"; fi
+    printf 'webhook end-of-call reports, 16 clients: %.0f per second, p50 %.2f ms, p99 %.2f ms (%s answered, %s stored, each durable before its answer: %s, group commit)\n' \
+        "$wh_rps" "$wh_p50" "$wh_p99" "$wh_sent" "$stored" "$durable"
+    [ "$stored" -ge "$wh_sent" ] || die "webhooks: $wh_sent reports answered but only $stored stored"
+    result webhook "webhook reports, 16 clients" "$wh_rps" "$wh_p50" "$wh_p99" "answered=$wh_sent;stored=$stored"
+    if awk -v r="$wh_rps" 'BEGIN { exit !(r >= 2000) }'; then met=MET; else met='NOT MET'; fi
+    echo "target: webhook ingestion >= 2000 reports/s: $met ($(printf '%.0f' "$wh_rps")/s)"
+}
+
 # Baselines first (the ratio is against /bench/hello), then edmo endpoints, one line each.
 measure nginx        /bench/nginx
 measure hello        /bench/hello
+# --webhooks: the baselines and the webhook row only (about a minute), for comparing two builds.
+if [ "$mode" = webhooks ]; then
+    print_table
+    assistants=$assistant_id
+    webhook_row
+    exit 0
+fi
 kind=read; phase reads
 measure auth/me      /api/auth/me "$auth"
 measure assistant    "/api/assistants/$assistant_id" "$auth"
@@ -679,24 +711,7 @@ if awk -v p="$a_p50" -v q="$a_p99" -v s="$small_p50" 'BEGIN { exit !(p < 20 && q
 echo "target: analytics p50 < 20 ms, p99 < 50 ms at $analytics_rows (one client), p50 at most 2x that at 10,000: $met" \
      "(p50 $a_p50 ms, p99 $a_p99 ms; $(awk -v p="$a_p50" -v s="$small_p50" 'BEGIN { printf "%.1f", p / s }')x)"
 
-phase webhook
-BENCH_NOW=$(date -u +%Y-%m-%dT%H:%M:%S.000Z) BENCH_ASSISTANT=${assistants%%,*} \
-    wrk -t2 -c16 -d"${seconds}s" --latency -s "$repo/bench/webhook.lua" "$base" > "$tmp/wrk-webhook.txt" 2>&1 || die "wrk failed on webhooks"
-grep -q "Non-2xx" "$tmp/wrk-webhook.txt" && { cat "$tmp/wrk-webhook.txt" >&2; die "webhooks failed under load"; }
-wh_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$tmp/wrk-webhook.txt")
-wh_p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$tmp/wrk-webhook.txt")")
-wh_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$tmp/wrk-webhook.txt")")
-wh_sent=$(awk '/requests in/ { print $1 }' "$tmp/wrk-webhook.txt")
-# Every answered report must be in the database: wrk's count of requests (each answered 2xx) against the rows.
-phase setup
-stored=$(db_query "SELECT COUNT(*) FROM conversations WHERE id LIKE 'wh-%'")
-if [ "$store" = postgres ]; then durable="synchronous_commit=on, fsync=on"; else durable="synchronous=FULL"; fi
-printf 'webhook end-of-call reports, 16 clients: %.0f per second, p50 %.2f ms, p99 %.2f ms (%s answered, %s stored, each durable before its answer: %s, group commit)\n' \
-    "$wh_rps" "$wh_p50" "$wh_p99" "$wh_sent" "$stored" "$durable"
-[ "$stored" -ge "$wh_sent" ] || die "webhooks: $wh_sent reports answered but only $stored stored"
-result webhook "webhook reports, 16 clients" "$wh_rps" "$wh_p50" "$wh_p99" "answered=$wh_sent;stored=$stored"
-if awk -v r="$wh_rps" 'BEGIN { exit !(r >= 2000) }'; then met=MET; else met='NOT MET'; fi
-echo "target: webhook ingestion >= 2000 reports/s: $met ($(printf '%.0f' "$wh_rps")/s)"
+webhook_row
 
 # The dashboard's analytics page on the 1,000,000-conversation database, in headless chromium.
 if command -v chromium >/dev/null && python3 -c "import selenium" 2>/dev/null; then

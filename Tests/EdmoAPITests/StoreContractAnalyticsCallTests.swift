@@ -71,6 +71,33 @@ struct StoreContractAnalyticsCallTests {
         #expect(try db.chats.messages(conversationId: "call_1").map(\.content) == ["Hello", "Hi"])
     }
 
+    /// Reports arriving together, one in four refused (a call id of another organisation): the refused ones
+    /// fail alone, and every other is stored and counted once (on PostgreSQL a batch holding a refused
+    /// report is rolled back and run again with each report in a savepoint).
+    @Test(arguments: StoreKind.tested)
+    func aRefusedReportFailsAloneAmongConcurrentOnes(_ kind: StoreKind) throws {
+        let db = try database(kind)
+        #expect(try db.analytics.upsertCall(db.call("taken", second: 0, duration: 5, reportedSecond: 1), messages: []))
+        let outcomes = Outcomes()
+        try runNumberedThreads(16) { n in
+            for i in 0..<12 {
+                outcomes.record {
+                    if (n + i) % 4 == 0 {
+                        _ = try db.analytics.upsertCall(db.call("taken", org: "org_b", assistant: nil, reportedSecond: 2), messages: [])
+                    } else {
+                        _ = try db.analytics.upsertCall(
+                            db.call("c\(n)-\(i)", second: i, duration: 10, reportedSecond: 1), messages: [chatMessage(.user, "Hi \(n)-\(i)")])
+                    }
+                }
+            }
+        }
+        #expect(outcomes.all == ["ok": 144, "\(StoreError.conflict("This call id belongs to another organisation"))": 48])
+        let counts = try db.countsEqualToRecount()
+        #expect((counts.total, counts.durationSeconds) == (145, 5 + 144 * 10))
+        #expect(try db.chats.messages(conversationId: "c3-7").map(\.content) == ["Hi 3-7"])
+        #expect(try db.analytics.conversation(orgId: "org_a", id: "taken")?.durationSeconds == 5)
+    }
+
     /// Reports of one call sent at different times, delivered at once in any order: the newest stays.
     @Test(arguments: StoreKind.tested)
     func concurrentReportsOfOneCallKeepTheNewest(_ kind: StoreKind) throws {
