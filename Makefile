@@ -123,4 +123,6 @@ install: release
 	install -D -m 644 nginx/edmo-fastcgi.conf $(DESTDIR)/etc/nginx/snippets/edmo-fastcgi.conf
 	install -D -m 644 systemd/edmo.socket $(DESTDIR)/etc/systemd/system/edmo.socket
 	install -D -m 644 systemd/edmo.service $(DESTDIR)/etc/systemd/system/edmo.service
+	install -D -m 644 systemd/edmo-backup.service $(DESTDIR)/etc/systemd/system/edmo-backup.service
+	install -D -m 644 systemd/edmo-backup.timer $(DESTDIR)/etc/systemd/system/edmo-backup.timer
 	[ -e $(DESTDIR)/etc/edmo/edmo.env ] || install -D -m 600 edmo.env.example $(DESTDIR)/etc/edmo/edmo.env

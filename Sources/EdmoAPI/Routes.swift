@@ -43,6 +43,14 @@ public enum Routes {
         Route("DELETE", "/api/analytics-keys/{id}", AnalyticsKeyRoutes.revoke),
         Route("POST", "/api/webhooks/provider", WebhookRoutes.provider),
 
+        // Read only: the log is written by the changes it records (AuditTrail), never through the API.
+        Route("GET", "/api/audit-log", AuditRoutes.list),
+        Route("GET", "/api/audit-log.csv", AuditRoutes.csv),
+        // Retention and erasure (issue 13).
+        Route("GET", "/api/organization/settings", SettingsRoutes.get),
+        Route("PATCH", "/api/organization/settings", SettingsRoutes.update),
+        Route("POST", "/api/erasures", ErasureRoutes.erase),
+
         Route("GET", "/api/tools", ToolRoutes.list),
         Route("POST", "/api/tools", ToolRoutes.create),
         Route("GET", "/api/tools/{id}", ToolRoutes.get),

@@ -42,18 +42,16 @@ extension PostgresAnalyticsStore {
     /// Idempotent by call id under concurrent hosts. The stored call is locked while its report time is
     /// compared, so of two hosts ingesting reports of one call at once, the second waits and then compares
     /// with what the first wrote: a repeated or older report changes nothing, and the call is counted once.
-    /// A call seen for the first time is inserted only if no other host inserted it (the insert waits for
-    /// one that is inserting it now); if one did, this compares with that host's row instead. Concurrent reports share commits (GroupCommit, see PostgresGroupCommit).
-    public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage]) throws -> Bool {
+    /// A call seen for the first time is inserted only if no other host inserted it meanwhile; if one did,
+    /// this compares with that host's row instead. Concurrent reports share commits (GroupCommit, see PostgresGroupCommit).
+    ///
+    /// A call erased meanwhile: its row was locked by the erasure, which this waits for, then finds it gone and
+    /// its hash recorded, so the report is dropped.
+    public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage], erasedKey: String?) throws -> Bool {
         try database.callReports.write { connection in
             // Each turn either decides, or finds that another host inserted the call since it looked; a
             // call is inserted once, so the second turn finds it.
             for _ in 0..<3 {
-                // Most reports are of a call seen for the first time: try the insert first (one round trip).
-                if try PostgresConversations.insert(connection, record, ifAbsent: true) {
-                    try PostgresConversations.append(connection, conversationId: record.id, messages)
-                    return .init(changed: true, rollup: [(record, 1)])
-                }
                 if let existing = try PostgresConversations.find(connection, id: record.id, locking: true) {
                     guard existing.orgId == record.orgId else { throw StoreError.conflict("This call id belongs to another organisation") }
                     if let stored = existing.reportedAt, let incoming = record.reportedAt, incoming <= stored {
@@ -64,6 +62,13 @@ extension PostgresAnalyticsStore {
                     try connection.execute("DELETE FROM conversation_messages WHERE conversation_id = $1", [record.id])
                     try PostgresConversations.append(connection, conversationId: record.id, messages)
                     return .init(changed: true, rollup: [(existing, -1), (record, 1)])
+                }
+                if let erasedKey, try PostgresConversationRemoval.isErased(connection, key: erasedKey) {
+                    return .init(changed: false, rollup: [])
+                }
+                if try PostgresConversations.insert(connection, record, ifAbsent: true) {
+                    try PostgresConversations.append(connection, conversationId: record.id, messages)
+                    return .init(changed: true, rollup: [(record, 1)])
                 }
             }
             // Inserted by another host, then deleted before this one could read it: the caller retries.

@@ -62,9 +62,13 @@ public struct PostgresAnalyticsStore: AnalyticsStore {
     }
 
     public func recount(_ filter: AnalyticsFilter) throws -> AnalyticsCounts {
-        try database.read { connection in
-            try Self.counts(connection, table: "conversations", count: "1", duration: "duration_seconds", filter, aggregate: false)
-        }
+        try database.read { connection in try Self.recount(connection, filter) }
+    }
+
+    /// The conversations and the counts of the removed ones (`PostgresAnalyticsRollup.counted`), in one
+    /// statement: one snapshot, so a removal committing meanwhile is counted once.
+    static func recount(_ connection: PostgresConnection, _ filter: AnalyticsFilter) throws -> AnalyticsCounts {
+        try counts(connection, table: PostgresAnalyticsRollup.counted, count: "n", duration: "duration_seconds", filter, aggregate: false)
     }
 
     public func conversations(_ filter: AnalyticsFilter, limit: Int, offset: Int) throws -> [ConversationRecord] {

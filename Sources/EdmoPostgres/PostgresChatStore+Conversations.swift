@@ -29,7 +29,11 @@ extension PostgresChatStore {
         providerChatId: String?
     ) throws {
         try database.write { connection in
-            let current = try PostgresConversations.find(connection, id: conversationId, locking: true)
+            guard let current = try PostgresConversations.find(connection, id: conversationId, locking: true) else {
+                // Gone (erased, or removed by retention, while this turn ran); nothing to append changes nothing.
+                if messages.isEmpty { return }
+                throw StoreError.notFound("Chat")
+            }
             try connection.execute(
                 """
                 UPDATE conversations SET last_activity_at = $1, updated_at = $1, status = $2,
@@ -41,7 +45,7 @@ extension PostgresChatStore {
                 [now, ConversationStatus.inProgress.rawValue, cost, unanswered, providerChatId, conversationId])
             try PostgresConversations.append(connection, conversationId: conversationId, messages)
             // A new turn reopens an ended chat: it leaves the analytics until it ends again.
-            if let current { try PostgresAnalyticsRollup.apply(connection, [(current, -1)]) }
+            try PostgresAnalyticsRollup.apply(connection, [(current, -1)])
         }
     }
 

@@ -121,11 +121,25 @@ enum PostgresAnalyticsRollup {
         }
     }
 
-    /// Recomputes every aggregate from the conversations (`edmo analytics rebuild`). The table lock makes
-    /// writers wait until the new rows are committed: a conversation written meanwhile either committed
-    /// before (and is counted here) or adds its own delta after; readers go on reading the old rows.
+    /// What the aggregates count, as rows of one conversation each (`n` = 1) or of many: the conversations,
+    /// and the removed ones' counts (`analytics_retired`, whose '-' is read back as no assistant or number).
+    static let counted = """
+        (SELECT org_id, assistant_id, phone_number_id, day, channel, sentiment, resolution, status, 1::bigint AS n, duration_seconds
+         FROM conversations
+         UNION ALL
+         SELECT org_id, NULLIF(assistant_id, '\(none)'), NULLIF(phone_number_id, '\(none)'), day, channel, sentiment, resolution,
+                '\(ConversationStatus.ended.rawValue)', conversations, duration_seconds
+         FROM analytics_retired) AS counted
+        """
+
+    /// Recomputes every aggregate from the conversations and the removed ones' counts (`edmo analytics
+    /// rebuild`). The table locks make writers wait until the new rows are committed: a conversation written
+    /// meanwhile either committed before (and is counted here) or adds its own delta after; a removal (which
+    /// writes `analytics_retired` before it deletes) either committed before or moves its conversations after;
+    /// readers go on reading the old rows.
     static func rebuild(_ connection: PostgresConnection) throws {
         try connection.execute("LOCK TABLE analytics_daily IN EXCLUSIVE MODE")
+        try connection.execute("LOCK TABLE analytics_retired IN EXCLUSIVE MODE")
         try connection.execute("DELETE FROM analytics_daily")
         // The four groupings of `apply`, each in one statement.
         for (a, p) in [("COALESCE(assistant_id, '\(none)')", "COALESCE(phone_number_id, '\(none)')"),
@@ -134,8 +148,8 @@ enum PostgresAnalyticsRollup {
                 """
                 INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
                                              conversations, duration_seconds)
-                SELECT \(a), \(p), day, org_id, channel, sentiment, resolution, count(*), sum(duration_seconds)
-                FROM conversations
+                SELECT \(a), \(p), day, org_id, channel, sentiment, resolution, sum(n), sum(duration_seconds)
+                FROM \(counted)
                 WHERE status = $1 AND sentiment IS NOT NULL AND resolution IS NOT NULL
                 GROUP BY 1, 2, day, org_id, channel, sentiment, resolution
                 """,

@@ -95,8 +95,7 @@ struct PostgresDataCopy {
         report.targetAggregates = try PostgresAnalyticsStore.counts(
             connection, table: "analytics_daily", count: "conversations", duration: "duration_seconds", DataCopy.wholeDeployment,
             aggregate: true)
-        report.targetRecount = try PostgresAnalyticsStore.counts(
-            connection, table: "conversations", count: "1", duration: "duration_seconds", DataCopy.wholeDeployment, aggregate: false)
+        report.targetRecount = try PostgresAnalyticsStore.recount(connection, DataCopy.wholeDeployment)
         report.seconds = Date().timeIntervalSince(started)
         guard report.differences.isEmpty else { throw DataCopyError.differs(report) }
         return report

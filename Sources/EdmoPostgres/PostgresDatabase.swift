@@ -78,3 +78,13 @@ public final class PostgresDatabase: Sendable {
         }
     }
 }
+
+extension PostgresDatabase {
+    /// Every store, on this database.
+    public var stores: Stores {
+        Stores(
+            accounts: PostgresAccountStore(database: self), resources: PostgresResourceStore(database: self),
+            chats: PostgresChatStore(database: self), analytics: PostgresAnalyticsStore(database: self),
+            audit: PostgresAuditStore(database: self), health: self)
+    }
+}

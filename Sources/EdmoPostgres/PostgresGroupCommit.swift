@@ -6,11 +6,11 @@ import EdmoStore
 /// the same few daily rows, whose locks would otherwise serialize one commit per report, and a fixed order
 /// keeps two hosts' batches from deadlocking.
 ///
-/// A batch first runs without savepoints: each is a round trip, and they were two of the five statements
-/// a new call's report took in a batch (with the insert tried first, two are left). Only when a report
-/// fails is the batch rolled back and run again with each report in its own savepoint, so that one failing
-/// rolls back alone. Reports are idempotent (a report already stored changes nothing), so running one
-/// twice is safe even if the first COMMIT's answer was lost.
+/// A batch first runs without savepoints: each is a round trip, two of the six statements a new call's
+/// report took in a batch (the locking read, the erased-call check, the insert and its messages are left).
+/// Only when a report fails is the batch rolled back and run again with each report in its own savepoint,
+/// so that one failing rolls back alone. Reports are idempotent (a report already stored changes nothing),
+/// so running one twice is safe even if the first COMMIT's answer was lost.
 enum PostgresGroupCommit {
     /// What a report did: whether it changed anything, and its aggregate changes (applied with the batch).
     struct Outcome {

@@ -148,7 +148,18 @@ enum AnalyticsRollup {
         }
     }
 
-    /// Recomputes every aggregate from the conversations (`edmo analytics rebuild`).
+    /// What the aggregates count, as rows of one conversation each (`n` = 1) or of many: the conversations,
+    /// and the removed ones' counts (`analytics_retired`, whose '-' is read back as no assistant or number).
+    static let counted = """
+        (SELECT org_id, assistant_id, phone_number_id, day, channel, sentiment, resolution, status, 1 AS n, duration_seconds
+         FROM conversations
+         UNION ALL
+         SELECT org_id, NULLIF(assistant_id, '\(none)'), NULLIF(phone_number_id, '\(none)'), day, channel, sentiment, resolution,
+                '\(ConversationStatus.ended.rawValue)', conversations, duration_seconds
+         FROM analytics_retired) AS counted
+        """
+
+    /// Recomputes every aggregate from the conversations and the removed ones' counts (`edmo analytics rebuild`).
     static func rebuild(_ db: GRDB.Database) throws {
         try db.execute(sql: "DELETE FROM analytics_daily")
         // The four groupings of `apply`, each in one statement.
@@ -158,8 +169,8 @@ enum AnalyticsRollup {
                 sql: """
                     INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
                                                  conversations, duration_seconds)
-                    SELECT \(a), \(p), day, org_id, channel, sentiment, resolution, COUNT(*), SUM(duration_seconds)
-                    FROM conversations
+                    SELECT \(a), \(p), day, org_id, channel, sentiment, resolution, SUM(n), SUM(duration_seconds)
+                    FROM \(counted)
                     WHERE status = ? AND sentiment IS NOT NULL AND resolution IS NOT NULL
                     GROUP BY 1, 2, day, org_id, channel, sentiment, resolution
                     """,

@@ -152,6 +152,7 @@ extension EdmoDatabase {
     public var stores: Stores {
         Stores(
             accounts: SQLiteAccountStore(database: self), resources: SQLiteResourceStore(database: self),
-            chats: SQLiteChatStore(database: self), analytics: SQLiteAnalyticsStore(database: self), health: self)
+            chats: SQLiteChatStore(database: self), analytics: SQLiteAnalyticsStore(database: self),
+            audit: SQLiteAuditStore(database: self), health: self)
     }
 }

@@ -65,9 +65,13 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     }
 
     public func recount(_ filter: AnalyticsFilter) throws -> AnalyticsCounts {
-        try database.read { db in
-            try Self.counts(db, table: "conversations", count: "1", duration: "duration_seconds", filter, aggregate: false)
-        }
+        try database.read { db in try Self.recount(db, filter) }
+    }
+
+    /// The conversations and the counts of the removed ones (`AnalyticsRollup.counted`), in one statement:
+    /// one snapshot, so a removal committing meanwhile is counted once.
+    static func recount(_ db: GRDB.Database, _ filter: AnalyticsFilter) throws -> AnalyticsCounts {
+        try counts(db, table: AnalyticsRollup.counted, count: "n", duration: "duration_seconds", filter, aggregate: false)
     }
 
     public func conversations(_ filter: AnalyticsFilter, limit: Int, offset: Int) throws -> [ConversationRecord] {
@@ -151,8 +155,9 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
 
     // MARK: provider calls
 
-    public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage]) throws -> Bool {
+    public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage], erasedKey: String?) throws -> Bool {
         try EdmoDatabase.translatingFull { try database.groupCommit.write { db in
+            if let erasedKey, try ConversationRemoval.isErased(db, key: erasedKey) { return false }
             if let existing = try ConversationRows.find(db, id: record.id) {
                 guard existing.orgId == record.orgId else { throw StoreError.conflict("This call id belongs to another organisation") }
                 if let stored = existing.reportedAt, let incoming = record.reportedAt, incoming <= stored { return false }

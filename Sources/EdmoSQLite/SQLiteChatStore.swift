@@ -191,10 +191,13 @@ public struct SQLiteChatStore: ChatStore {
     ) throws {
         try database.write { db in
             let stamp = Timestamp.format(now)
-            // A new turn reopens an ended chat: it leaves the analytics until it ends again.
-            if let current = try ConversationRows.find(db, id: conversationId), current.isCounted {
-                try AnalyticsRollup.apply(db, current, sign: -1)
+            guard let current = try ConversationRows.find(db, id: conversationId) else {
+                // Gone (erased, or removed by retention, while this turn ran); nothing to append changes nothing.
+                if messages.isEmpty { return }
+                throw StoreError.notFound("Chat")
             }
+            // A new turn reopens an ended chat: it leaves the analytics until it ends again.
+            if current.isCounted { try AnalyticsRollup.apply(db, current, sign: -1) }
             try db.execute(
                 sql: """
                     UPDATE conversations SET last_activity_at = ?, updated_at = ?, status = ?,

@@ -74,7 +74,7 @@ public final class SQLiteSnapshot: DataSnapshot {
     public func analytics(_ filter: AnalyticsFilter) throws -> (aggregates: AnalyticsCounts, recount: AnalyticsCounts) {
         // The store's own queries (`counts` and `recount`), on this snapshot's connection.
         (try SQLiteAnalyticsStore.counts(db, table: "analytics_daily", count: "conversations", duration: "duration_seconds", filter, aggregate: true),
-         try SQLiteAnalyticsStore.counts(db, table: "conversations", count: "1", duration: "duration_seconds", filter, aggregate: false))
+         try SQLiteAnalyticsStore.recount(db, filter))
     }
 
     static func value(_ value: DatabaseValue) -> TableValue {

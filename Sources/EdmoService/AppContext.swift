@@ -11,6 +11,8 @@ public struct AppContext: Sendable {
     public var resources: any ResourceStore
     public var chats: any ChatStore
     public var analytics: any AnalyticsStore
+    /// The audit log; write to it through `AuditTrail.record`.
+    public var audit: any AuditStore
     /// The store's own check (`GET /api/health`, the metrics' queue depths); see `Stores.health`.
     public var health: (any StoreHealth)?
     /// This process's metrics (`/metrics`): the router, the FastCGI workers and the stores report to it.
@@ -19,7 +21,8 @@ public struct AppContext: Sendable {
     public var storeChecks = StoreChecks()
     /// The voice platform when `EDMO_PROVIDER=vapi`; nil in local mode.
     public var platform: (any VoicePlatformAPI)?
-    /// Seals stored credentials; nil for commands started without EDMO_SECRET_KEY (migrate, users).
+    /// Seals stored credentials (opening with the previous key too during a rotation); nil for commands
+    /// started without EDMO_SECRET_KEY (migrate, users).
     public var secrets: SecretBox?
     /// Names this process in `provider_operations`, so a restart can tell its own leftovers.
     public var owner: String
@@ -47,6 +50,7 @@ public struct AppContext: Sendable {
         self.resources = stores.resources
         self.chats = stores.chats
         self.analytics = stores.analytics
+        self.audit = stores.audit
         self.health = stores.health
         self.metrics = metrics
         let outbound = CapacityGate(limit: config.outboundLimit, resource: "outbound calls", waitSeconds: Self.outboundWaitSeconds)
@@ -58,7 +62,7 @@ public struct AppContext: Sendable {
             http.gate = outbound
             self.platform = VoicePlatform(baseURL: url, apiKey: key, http: http)
         }
-        self.secrets = config.secretKey.count == 32 ? SecretBox(key: config.secretKey) : nil
+        self.secrets = config.secretKey.count == 32 ? SecretBox(key: config.secretKey, previous: config.previousSecretKey) : nil
         self.owner = "\(ProcessInfo.processInfo.hostName)/\(getpid())"
         self.clock = clock
         self.ids = ids
@@ -103,7 +107,8 @@ public struct AppContext: Sendable {
 
     public func unseal(_ sealed: [UInt8]) throws -> [UInt8] {
         guard let secrets, let plain = secrets.open(sealed) else {
-            throw CredentialError("A stored credential cannot be decrypted with the configured EDMO_SECRET_KEY")
+            throw CredentialError(
+                "A stored credential cannot be decrypted with the configured EDMO_SECRET_KEY (nor EDMO_SECRET_KEY_PREVIOUS)")
         }
         return plain
     }

@@ -21,7 +21,7 @@ public enum CallImport {
             let page = try platform.listCalls(createdAfter: Timestamp.format(cursor), limit: pageSize)
                 .sorted { ($0["createdAt"]?.stringValue ?? "") < ($1["createdAt"]?.stringValue ?? "") }
             for call in page {
-                if let parsed = try CallIngestion.parse(call, context), try context.analytics.upsertCall(parsed.record, messages: parsed.messages) {
+                if let parsed = try CallIngestion.parse(call, context), try CallIngestion.store(parsed, context) {
                     stored += 1
                 }
                 if let created = call["createdAt"]?.stringValue.flatMap(Timestamp.parse), created > cursor { cursor = created }

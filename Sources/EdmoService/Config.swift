@@ -18,7 +18,10 @@ public struct Config: Sendable {
     /// Connections to PostgreSQL this process holds at most (`EDMO_DATABASE_POOL`); nil: workers + 2, one
     /// per worker thread and one each for the background sweeps.
     public var databasePoolSize: Int?
+    /// `EDMO_SECRET_KEY` (or `_FILE`): seals and opens stored credentials; empty for commands that need none.
     public var secretKey: [UInt8]
+    /// `EDMO_SECRET_KEY_PREVIOUS` (or `_FILE`): during a rotation, the key being retired; it opens, never seals.
+    public var previousSecretKey: [UInt8]?
     public var analyticsAPIKey: String?
     public var webhookSecret: String?
     public var provider: ProviderKind = .local
@@ -57,6 +60,11 @@ public struct Config: Sendable {
     /// half the workers (at least one). See `outboundLimit`.
     public var outboundConcurrency: Int?
     public var migrationsPath: String?
+    /// Days an audit-log entry is kept (`EDMO_AUDIT_RETENTION_DAYS`); 0 keeps every entry.
+    public var auditRetentionDays: Int = 365
+    /// `EDMO_RETENTION_DAYS`: days conversations are kept in organisations without a setting of their own;
+    /// nil (unset or 0) keeps them forever.
+    public var retentionDays: Int?
 
     /// Shared secrets (`ANALYTICS_API_KEY`, `EDMO_WEBHOOK_SECRET`) must be at least this long.
     public static let minimumSecretLength = 32
@@ -82,16 +90,13 @@ public struct Config: Sendable {
         guard let database = nonEmpty(env["EDMO_DATABASE"]) else {
             throw ConfigError(description: "EDMO_DATABASE is not set: give the path of the SQLite database file, or a postgres:// URL")
         }
-        var key: [UInt8] = []
-        if let hex = nonEmpty(env["EDMO_SECRET_KEY"]) {
-            guard let bytes = decodeHex(hex), bytes.count == 32 else {
-                throw ConfigError(description: "EDMO_SECRET_KEY must be 64 hex characters (32 bytes); try `openssl rand -hex 32`")
-            }
-            key = bytes
-        } else if needsSecretKey {
-            throw ConfigError(description: "EDMO_SECRET_KEY is not set: 64 hex characters (32 bytes); try `openssl rand -hex 32`")
+        let key = try secretKey(env, "EDMO_SECRET_KEY")
+        if key == nil && needsSecretKey {
+            throw ConfigError(
+                description: "EDMO_SECRET_KEY is not set: 64 hex characters (32 bytes), or EDMO_SECRET_KEY_FILE naming a file that holds them; try `openssl rand -hex 32`")
         }
-        var config = Config(database: database, secretKey: key)
+        var config = Config(database: database, secretKey: key ?? [])
+        config.previousSecretKey = try secretKey(env, "EDMO_SECRET_KEY_PREVIOUS")
         config.analyticsAPIKey = try sharedSecret(env, "ANALYTICS_API_KEY")
         config.webhookSecret = try sharedSecret(env, "EDMO_WEBHOOK_SECRET")
         if let raw = nonEmpty(env["EDMO_PROVIDER"]) {
@@ -140,6 +145,8 @@ public struct Config: Sendable {
         try integer(env, "EDMO_HASH_CONCURRENCY", 1...64) { config.hashConcurrency = $0 }
         try integer(env, "EDMO_HASH_WAIT_SECONDS", 0...60) { config.hashWaitSeconds = $0 }
         try integer(env, "EDMO_OUTBOUND_CONCURRENCY", 1...4096) { config.outboundConcurrency = $0 }
+        try integer(env, "EDMO_AUDIT_RETENTION_DAYS", 0...36_500) { config.auditRetentionDays = $0 }
+        try integer(env, "EDMO_RETENTION_DAYS", 0...36_500) { config.retentionDays = $0 == 0 ? nil : $0 }
         config.migrationsPath = nonEmpty(env["EDMO_MIGRATIONS"])
         return config
     }

@@ -116,7 +116,11 @@ public enum ConversationAnalysis {
         do {
             guard try context.resources.claimJob("idle-chat-sweep", every: 30, now: context.now) else { return }
             for conversation in try context.chats.idleConversations(before: cutoff, limit: 500) {
-                try end(conversation, reason: "idle-timeout", context)
+                do {
+                    try end(conversation, reason: "idle-timeout", context)
+                } catch StoreError.notFound(_) {
+                    continue  // erased, or removed by retention, since it was listed
+                }
             }
         } catch {
             context.log.error("closing idle conversations failed: \(error)")

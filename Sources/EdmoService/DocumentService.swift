@@ -20,7 +20,8 @@ public struct DocumentService<Config: StoredConfig> {
         return record
     }
 
-    public func create(_ config: Config, orgId: String) throws -> DocumentRecord {
+    /// `origin` (who asks, from where) has the creation recorded in the audit log once it is stored.
+    public func create(_ config: Config, orgId: String, by origin: AuditOrigin? = nil) throws -> DocumentRecord {
         try check(config)
         let id = context.ids.next(kind.idPrefix)
         let now = Timestamp.format(context.now)
@@ -37,15 +38,25 @@ public struct DocumentService<Config: StoredConfig> {
                 try context.resources.insertDocument(kind, record, secret: secret, completing: operation)
             },
             compensate: { platform, providerId in try platform.delete(kind.collection, id: providerId) })
+        if let origin {
+            var changes = AuditTrail.changes(from: nil, to: try JSONValue.parse(Array(record.body.utf8)), ignoring: Document.serverFields)
+            if config.secret != nil { changes["server.secret"] = AuditTrail.secretChange(old: nil, new: true) }
+            try AuditTrail.record(context, origin, action: "\(kind.rawValue).create", target: AuditTarget(kind.rawValue, record.id), changes: changes)
+        }
         return record
     }
 
     /// Merges `patch` into the stored configuration, sends the result to the platform and writes it
     /// conditionally on the version read; a lost race runs all of it again on the newer row
     /// (`OptimisticWrite`), so concurrent PATCHes of different fields all survive.
-    public func update(id: String, orgId: String, patch: [String: JSONValue], ifMatch: IfMatch?) throws -> DocumentRecord {
-        try OptimisticWrite.run(context, key: "\(kind.rawValue)/\(orgId)/\(id)") {
+    /// With `origin`, the fields that changed (old and new values, a secret only as "[redacted]") are recorded
+    /// in the audit log; a patch that changed nothing records nothing.
+    public func update(
+        id: String, orgId: String, patch: [String: JSONValue], ifMatch: IfMatch?, by origin: AuditOrigin? = nil
+    ) throws -> DocumentRecord {
+        let (record, before, secretBefore, secretAfter) = try OptimisticWrite.run(context, key: "\(kind.rawValue)/\(orgId)/\(id)") {
             var record = try find(id, orgId: orgId)
+            let before = record
             try ifMatch?.check(record.version)
             // The patch applies to what the client set (local fields included) plus the platform's secret;
             // the merged whole is decoded once, to validate it and to encode the stored body from.
@@ -72,12 +83,25 @@ public struct DocumentService<Config: StoredConfig> {
                     let current = try Document(platform: try find(record.id, orgId: orgId), kind, context)
                     _ = try platform.update(kind.collection, id: providerId, Document.tagged(current.config, id: record.id))
                 })
-            return record
+            return (record, before, old.secret, new.secret)
         }
+        if let origin {
+            var changes = AuditTrail.changes(
+                from: try JSONValue.parse(Array(before.body.utf8)), to: try JSONValue.parse(Array(record.body.utf8)),
+                ignoring: Document.serverFields)
+            if secretBefore != secretAfter {
+                changes["server.secret"] = AuditTrail.secretChange(old: secretBefore != nil, new: secretAfter != nil)
+            }
+            if !changes.isEmpty {
+                try AuditTrail.record(context, origin, action: "\(kind.rawValue).update", target: AuditTarget(kind.rawValue, record.id), changes: changes)
+            }
+        }
+        return record
     }
 
     /// An assistant's phone numbers are detached by the database (ON DELETE SET NULL).
-    public func delete(id: String, orgId: String, ifMatch: IfMatch?) throws {
+    /// With `origin`, the deletion is recorded in the audit log with the fields the resource had.
+    public func delete(id: String, orgId: String, ifMatch: IfMatch?, by origin: AuditOrigin? = nil) throws {
         let record = try find(id, orgId: orgId)
         try ifMatch?.check(record.version)
         do {
@@ -95,6 +119,10 @@ public struct DocumentService<Config: StoredConfig> {
                 })
         } catch StoreError.stale {
             throw VersionMismatch()  // only a conditional delete can be stale
+        }
+        if let origin {
+            let changes = AuditTrail.changes(from: try JSONValue.parse(Array(record.body.utf8)), to: nil, ignoring: Document.serverFields)
+            try AuditTrail.record(context, origin, action: "\(kind.rawValue).delete", target: AuditTarget(kind.rawValue, record.id), changes: changes)
         }
     }
 

@@ -25,4 +25,19 @@ public enum UserAccounts {
         try context.accounts.insertUser(user)
         return user
     }
+
+    /// A user's fields as the audit log keeps them (never the password hash), from `old` to `new` (nil for a
+    /// creation or deletion). `password` adds the password as changed, by name only.
+    public static func changes(from old: UserRecord?, to new: UserRecord?, password: Bool = false) -> [String: JSONValue] {
+        var changes = AuditTrail.changes(from: old.map(auditFields), to: new.map(auditFields))
+        if password { changes["password"] = AuditTrail.secretChange(old: old.map { _ in true }, new: true) }
+        return changes
+    }
+
+    static func auditFields(_ user: UserRecord) -> JSONValue {
+        .object([
+            "email": .string(user.email), "name": user.name.map(JSONValue.string) ?? .null, "role": .string(user.role.rawValue),
+            "disabled": .bool(user.disabled),
+        ])
+    }
 }

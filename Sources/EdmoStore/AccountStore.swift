@@ -84,6 +84,13 @@ public protocol AccountStore: Sendable {
     func organization(named name: String) throws -> Organization?
     /// Returns the organisation with this name, creating it (with `id`) if there is none.
     func ensureOrganization(name: String, id: String, now: Date) throws -> Organization
+    /// nil when there is no such organisation.
+    func settings(orgId: String) throws -> OrganizationSettings?
+    /// Replaces the settings and returns the ones it replaced (`StoreError.notFound` without the organisation).
+    @discardableResult
+    func updateSettings(orgId: String, _ settings: OrganizationSettings) throws -> OrganizationSettings
+    /// Every organisation with its settings, by id: the retention sweep's list.
+    func organizationSettings() throws -> [(organization: Organization, settings: OrganizationSettings)]
 
     func user(email: String) throws -> UserRecord?
     func user(orgId: String, id: String) throws -> UserRecord?

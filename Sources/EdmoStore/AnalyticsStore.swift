@@ -73,7 +73,8 @@ public struct AnalyticsKey: Sendable, Equatable {
 public protocol AnalyticsStore: Sendable {
     /// From the daily aggregates: cost grows with days and filter values, not with conversations.
     func counts(_ filter: AnalyticsFilter) throws -> AnalyticsCounts
-    /// The same numbers by reading every matching conversation: the reference the aggregates must equal.
+    /// The same numbers by reading every matching conversation, plus the counts of those removed
+    /// (`analytics_retired`): the reference the aggregates must equal.
     func recount(_ filter: AnalyticsFilter) throws -> AnalyticsCounts
     /// Analysed conversations matching the filter, newest first.
     func conversations(_ filter: AnalyticsFilter, limit: Int, offset: Int) throws -> [ConversationRecord]
@@ -83,7 +84,7 @@ public protocol AnalyticsStore: Sendable {
     func conversation(orgId: String?, id: String) throws -> ConversationRecord?
     /// Pending knowledge gaps (all, and high priority).
     func gapCounts(orgId: String?, assistantId: String?) throws -> (total: Int, high: Int)
-    /// Recomputes every aggregate from the conversations (`edmo analytics rebuild`).
+    /// Recomputes every aggregate from the conversations and the removed ones' counts (`edmo analytics rebuild`).
     func rebuildAggregates() throws
 
     func createKey(_ key: AnalyticsKey, hash: String) throws
@@ -92,8 +93,19 @@ public protocol AnalyticsStore: Sendable {
     func revokeKey(orgId: String, id: String, now: Date) throws
 
     /// Creates or replaces a provider call's conversation (and its aggregates) unless the stored one was
-    /// reported at the same time or later. Returns whether anything changed.
-    func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage]) throws -> Bool
+    /// reported at the same time or later, or `erasedKey` (the hash of the call's id, see `erase`) marks it
+    /// erased. Returns whether anything changed.
+    func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage], erasedKey: String?) throws -> Bool
     func importCursor(_ name: String) throws -> String?
     func setImportCursor(_ name: String, _ cursor: String) throws
+
+    /// Retention: removes up to `limit` conversations of the organisation created before `cutoff` (oldest
+    /// first), with their messages, in one transaction that adds their counts to `analytics_retired`, so the
+    /// aggregates are unchanged and still equal a recount. Conversations another host is removing are
+    /// skipped. Fewer than `limit` removed means none is left.
+    func removeConversations(orgId: String, createdBefore cutoff: Date, limit: Int) throws -> RemovedCounts
+    /// Erasure: removes every conversation of the organisation that `selector` names, with its messages, in
+    /// one transaction that adds their counts to `analytics_retired` and records `erasedKey(id)` for each, so
+    /// a later report of that call is dropped (`upsertCall`).
+    func erase(orgId: String, _ selector: ErasureSelector, erasedKey: (String) -> String, now: Date) throws -> RemovedCounts
 }

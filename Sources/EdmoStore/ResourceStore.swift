@@ -116,6 +116,13 @@ public protocol ResourceStore: Sendable {
     func updateDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?) throws -> Int
     func deleteDocument(_ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?) throws
     func toolSecret(toolId: String) throws -> [UInt8]?
+    /// Sealed values of `table` in id order, across organisations: ids after `after` (nil: from the first) and,
+    /// when `through` is given, up to it; at most `limit` (see `SealedValues.swift`).
+    func sealedValues(_ table: SealedTable, after: String?, through: String?, limit: Int) throws -> [SealedValue]
+    /// In one transaction, sets each value whose row still holds exactly `change.old` (compare-and-swap: a
+    /// value written meanwhile is left alone); returns the ids changed. Versions and `updated_at` stay: the
+    /// credential is the same, only its sealing changed.
+    func replaceSealedValues(_ table: SealedTable, _ changes: [SealedChange]) throws -> [String]
 
     func phoneNumbers(orgId: String, limit: Int, offset: Int) throws -> (items: [PhoneNumberRecord], total: Int)
     func phoneNumber(orgId: String, id: String) throws -> PhoneNumberRecord?

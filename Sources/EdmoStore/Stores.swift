@@ -4,18 +4,21 @@ public struct Stores: Sendable {
     public var resources: any ResourceStore
     public var chats: any ChatStore
     public var analytics: any AnalyticsStore
+    /// Who changed what (see `AuditTrail` in EdmoService).
+    public var audit: any AuditStore
     /// The database's own check (`GET /api/health`, the metrics' queue depths). Nil only for stores a test
     /// assembles by hand; `/api/health` then answers 503.
     public var health: (any StoreHealth)?
 
     public init(
         accounts: any AccountStore, resources: any ResourceStore, chats: any ChatStore, analytics: any AnalyticsStore,
-        health: (any StoreHealth)? = nil
+        audit: any AuditStore, health: (any StoreHealth)? = nil
     ) {
         self.accounts = accounts
         self.resources = resources
         self.chats = chats
         self.analytics = analytics
+        self.audit = audit
         self.health = health
     }
 }

@@ -44,12 +44,3 @@ enum Database {
         }
     }
 }
-
-extension PostgresDatabase {
-    /// Every store, on this database.
-    var stores: Stores {
-        Stores(
-            accounts: PostgresAccountStore(database: self), resources: PostgresResourceStore(database: self),
-            chats: PostgresChatStore(database: self), analytics: PostgresAnalyticsStore(database: self), health: self)
-    }
-}

@@ -12,7 +12,10 @@ import Foundation
 struct Edmo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The Edmo Agent Builder API: a FastCGI responder over SQLite or PostgreSQL.",
-        subcommands: [Serve.self, Migrate.self, Users.self, AnalyticsCommand.self, ImportCalls.self, CopyData.self],
+        subcommands: [
+            Serve.self, Migrate.self, Users.self, AnalyticsCommand.self, ImportCalls.self, CopyData.self, BackupCommand.self,
+            RestoreCommand.self, RotateSecretKey.self, RetentionCommand.self, Erase.self,
+        ],
         defaultSubcommand: Serve.self)
 }
 
@@ -59,11 +62,18 @@ struct Serve: ParsableCommand {
             CGI.serveOnce(maxBodyBytes: config.maxBodyBytes) { router.handle($0, context) }
             return
         }
+        if config.previousSecretKey != nil {
+            context.log.info(
+                "EDMO_SECRET_KEY_PREVIOUS is set: a key rotation is under way; once `edmo rotate-secret-key` and "
+                    + "`edmo rotate-secret-key --check` have run, remove it and restart")
+        }
         // Settle what a crashed predecessor left half done before taking requests.
         context.recoverProviderOperations()
         Thread.detachNewThread {
             while true {
                 context.closeIdleConversations()
+                AuditTrail.prune(context)
+                Retention.runClaimed(context)
                 Thread.sleep(forTimeInterval: 60)
             }
         }

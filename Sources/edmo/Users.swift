@@ -9,12 +9,26 @@ import Foundation
 
 struct Users: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage users from the shell.",
+        abstract: "Manage users from the shell (each change is recorded in the audit log as the CLI's, with the shell user).",
         subcommands: [Add.self, List.self, SetRole.self, Disable.self, Enable.self, ResetPassword.self, EnsureAdmin.self])
 
     static func context() throws -> AppContext {
         let config = try Startup.config(needsSecretKey: false)
         return AppContext(config: config, stores: try Startup.database(config).stores)
+    }
+
+    /// The shell user running the command (the one `sudo` was run by, when it was), for the audit log.
+    static var shellUser: String? {
+        let env = ProcessInfo.processInfo.environment
+        return env["SUDO_USER"].flatMap { $0.isEmpty ? nil : $0 } ?? env["USER"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? env["LOGNAME"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Records a change made by this command, in the user's organisation.
+    static func audit(_ context: AppContext, _ action: String, _ user: UserRecord, _ changes: [String: JSONValue]) throws {
+        try AuditTrail.record(
+            context, actor: .cli(orgId: user.orgId, label: shellUser), address: nil, action: action,
+            target: AuditTarget("user", user.id), changes: changes)
     }
 
     static func readPassword() throws -> String {
@@ -39,6 +53,8 @@ struct Users: ParsableCommand {
         try body(&change)
         do {
             let updated = try context.accounts.updateUser(orgId: user.orgId, id: user.id, change: change, now: context.now)
+            let changes = UserAccounts.changes(from: user, to: updated, password: change.passwordHash != nil)
+            if !changes.isEmpty { try audit(context, "user.update", updated, changes) }
             print("\(updated.email) \(updated.role.rawValue)\(updated.disabled ? " disabled" : "")")
         } catch let error as StoreError {
             throw ValidationError(error.description)
@@ -60,6 +76,7 @@ struct Users: ParsableCommand {
             let context = try Users.context()
             let user = try UserAccounts.create(
                 context, email: email, password: password, role: role, name: name, orgName: org)
+            try Users.audit(context, "user.create", user, UserAccounts.changes(from: nil, to: user, password: true))
             print("added \(user.email) (\(user.role.rawValue)) as \(user.id) in org \(org)")
         }
     }
@@ -120,6 +137,7 @@ struct Users: ParsableCommand {
             let generated = password.isEmpty
             if generated { password = Tokens.randomHex(bytes: 12) }
             let user = try UserAccounts.create(context, email: email, password: password, role: .admin, name: "Administrator", orgName: "default")
+            try Users.audit(context, "user.create", user, UserAccounts.changes(from: nil, to: user, password: true))
             print("created the first admin: \(user.email)" + (generated ? " with password \(password) (shown once)" : ""))
         }
     }

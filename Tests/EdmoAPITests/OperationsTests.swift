@@ -256,10 +256,7 @@ final class ScriptedHealth: StoreHealth {
             let scratch = try PostgresScratchDatabase()
             let database = try PostgresDatabase(url: scratch.url, poolSize: 2)
             try database.migrate(try Migration.load(from: postgresMigrationsPath))
-            let stores = Stores(
-                accounts: PostgresAccountStore(database: database), resources: PostgresResourceStore(database: database),
-                chats: PostgresChatStore(database: database), analytics: PostgresAnalyticsStore(database: database),
-                health: database)
+            let stores = database.stores
             let sink = LogSink()
             let context = AppContext(config: config, stores: stores, passwords: .fastForTests(), log: Logger { sink.append($0) })
             let router = Router()

@@ -3,6 +3,7 @@ import EdmoPostgres
 import EdmoSQLite
 import EdmoStore
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 
@@ -17,6 +18,10 @@ final class ChatContractDatabase: @unchecked Sendable {
 
     var chats: any ChatStore { stores.chats }
     var analytics: any AnalyticsStore { stores.analytics }
+    /// Runs SQL on the database itself, for what the protocols do not offer (a trigger that makes a write fail).
+    let execute: @Sendable (String) throws -> Void
+    /// Counts a table's rows.
+    let rows: @Sendable (String) throws -> Int
 
     /// The aggregates for `filter` (every organisation and day unless told), which must equal the recount.
     func countsEqualToRecount(_ filter: AnalyticsFilter = AnalyticsFilter(orgId: nil, fromDay: "2024-01-01")) throws -> AnalyticsCounts {
@@ -33,14 +38,16 @@ final class ChatContractDatabase: @unchecked Sendable {
             let database = try EdmoDatabase(path: directory + "/edmo.sqlite")
             try database.migrate(try Migration.load(from: migrationsPath))
             (stores, self.directory, scratch) = (database.stores, directory, nil)
+            execute = { sql in try database.write { try $0.execute(sql: sql) } }
+            rows = { table in try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 } }
         case .postgres:
             let scratch = try PostgresScratchDatabase()
             let database = try PostgresDatabase(url: scratch.url, poolSize: 8)
             try database.migrate(try Migration.load(from: postgresMigrationsPath))
-            stores = Stores(
-                accounts: PostgresAccountStore(database: database), resources: PostgresResourceStore(database: database),
-                chats: PostgresChatStore(database: database), analytics: PostgresAnalyticsStore(database: database))
+            stores = database.stores
             (self.scratch, directory) = (scratch, nil)
+            execute = { sql in try database.write { try $0.executeScript(sql) } }
+            rows = { table in try database.read { try $0.query("SELECT count(*) AS n FROM \(table)")[0]["n"] } }
         }
     }
 

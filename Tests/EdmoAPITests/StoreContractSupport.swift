@@ -35,6 +35,9 @@ final class ContractDatabase: @unchecked Sendable {
     let kind: StoreKind
     let accounts: any AccountStore
     let resources: any ResourceStore
+    let audit: any AuditStore
+    /// Runs one SQL statement as it is, for what no protocol may do (an UPDATE of the audit log).
+    let execute: (String) throws -> Void
     /// Counts a table's rows, for what the protocols do not show (purged counters, cascades).
     private let countRows: (String) throws -> Int
     private let scratch: PostgresScratchDatabase?
@@ -49,6 +52,8 @@ final class ContractDatabase: @unchecked Sendable {
             let database = try EdmoDatabase(path: directory + "/edmo.sqlite")
             try database.migrate(try Migration.load(from: migrationsPath))
             (accounts, resources) = (SQLiteAccountStore(database: database), SQLiteResourceStore(database: database))
+            audit = SQLiteAuditStore(database: database)
+            execute = { sql in try database.write { try $0.execute(sql: sql) } }
             countRows = { table in try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 } }
             (self.directory, scratch) = (directory, nil)
         case .postgres:
@@ -57,6 +62,8 @@ final class ContractDatabase: @unchecked Sendable {
             let database = try PostgresDatabase(url: scratch.url, poolSize: 8)
             try database.migrate(try Migration.load(from: postgresMigrationsPath))
             (accounts, resources) = (PostgresAccountStore(database: database), PostgresResourceStore(database: database))
+            audit = PostgresAuditStore(database: database)
+            execute = { sql in try database.write { try $0.executeScript(sql) } }
             countRows = { table in try database.read { try $0.query("SELECT count(*) AS n FROM \(table)")[0]["n"] } }
             (self.scratch, directory) = (scratch, nil)
         }

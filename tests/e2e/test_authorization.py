@@ -23,8 +23,11 @@ def area_and_action(method, path):
         return None
     if path == "/chat" or path.endswith("/end"):
         return ("chat", "use")
+    if path == "/organization/settings":
+        return None if method == "GET" else ("users", "write")
     area = {"assistants": "agents", "knowledge-gaps": "agents", "chat": "agents", "tools": "integrations",
-            "phone-numbers": "phoneNumbers", "users": "users", "analytics-keys": "users"}[path.split("/")[1]]
+            "phone-numbers": "phoneNumbers", "users": "users", "analytics-keys": "users",
+            "audit-log": "users", "audit-log.csv": "users", "erasures": "users"}[path.split("/")[1]]
     return (area, "read" if method == "GET" else "write")
 
 
@@ -98,11 +101,12 @@ class World:
             ("POST", "/phone-numbers"): self.number_body(), ("PATCH", "/phone-numbers/{id}"): {"name": "x"},
             ("POST", "/analytics-keys"): {"name": "k"}, ("POST", "/chat"): {"assistantId": ids["id_assistants"], "message": "hello"},
             ("POST", "/users"): {"email": f"new{n}@x.edu", "password": PASSWORD, "role": "VIEWER"}, ("PATCH", "/users/{id}"): {"name": "x"},
+            ("PATCH", "/organization/settings"): {"retentionDays": 3650}, ("POST", "/erasures"): {"chatId": ids["chatId"]},
         }.get((method, path))
 
 
 SUCCESS = {"POST": 201, "GET": 200, "PATCH": 200, "DELETE": 200}
-OK_POSTS_200 = {"/knowledge-gaps/{id}/resolve", "/chat", "/chat/{chatId}/end"}
+OK_POSTS_200 = {"/knowledge-gaps/{id}/resolve", "/chat", "/chat/{chatId}/end", "/erasures"}
 
 
 def test_the_authorization_matrix(fresh_stack):

@@ -26,7 +26,8 @@ TOOL_SECRET = "tool-secret-moved-7d1c40"
 FUNCTION = {"name": "lookup", "description": "Finds a student record.", "parameters": {"type": "object", "properties": {}}}
 TABLES = ("organizations", "users", "sessions", "login_failures", "assistants", "tools", "tool_secrets", "phone_numbers",
           "provider_operations", "knowledge_entries", "knowledge_gaps", "conversations", "conversation_messages",
-          "analytics_daily", "analytics_keys", "import_state", "login_known_addresses", "job_claims")
+          "analytics_daily", "analytics_keys", "import_state", "login_known_addresses", "job_claims",
+          "audit_log")
 
 
 class CopiedStack(Stack):
@@ -60,6 +61,8 @@ def everything(stack, admin, chat_id):
         get(f"/phone-numbers/{number['id']}")
     get("/knowledge-gaps")
     get("/analytics-keys")
+    get("/audit-log")
+    get("/audit-log.csv")
     get(f"/chat/{chat_id}")
     get("/analytics", params={"timeRangeDays": 7})
     get("/analytics/conversations.csv", params={"timeRangeDays": 7})

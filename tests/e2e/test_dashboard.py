@@ -21,7 +21,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import POSTGRES, REPO
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, POSTGRES, REPO
 
 # The README's screenshots come from the default store's pass; the PostgreSQL pass keeps its own aside.
 SHOTS = os.path.join(tempfile.gettempdir(), "edmo-screenshots-postgresql") if POSTGRES else os.path.join(REPO, "docs", "screenshots")
@@ -488,6 +488,39 @@ def test_analytics_keeps_its_filters_in_the_url_and_opens_a_conversation(editor,
     shot(d, "analytics-conversation")
 
 
+def test_admin_reads_the_audit_log_with_its_filters_in_the_url(users, driver):
+    d, base = driver, users.base
+    owner = users.session()
+    a = owner.post(base + "/api/assistants", json=dict(ASSISTANT, name="Audited helper")).json()
+    owner.patch(base + f"/api/assistants/{a['id']}", json={"name": "Audited helper, renamed"})
+
+    sign_in(d, base, ADMIN_EMAIL, ADMIN_PASSWORD)
+    text_in(d, "#user-role", "ADMIN")
+    visible(d, "#nav a[data-nav=audit]").click()
+    visible(d, "#audit-table tbody tr")
+    # Newest first: this sign-in is the first row.
+    first = d.find_element(By.CSS_SELECTOR, "#audit-table tbody tr")
+    assert first.get_attribute("data-action") == "auth.login" and ADMIN_EMAIL in first.text
+    # A filter goes into the URL; the table then holds this assistant's two changes, with old and new names.
+    fill(visible(d, "#audit-targetId"), a["id"])
+    d.find_element(By.CSS_SELECTOR, "#audit-filters button[type=submit]").click()
+    wait(d).until(lambda drv: "targetId=" in drv.current_url)
+    wait(d).until(lambda drv: [r.get_attribute("data-action") for r in drv.find_elements(By.CSS_SELECTOR, "#audit-table tbody tr")]
+                  == ["assistant.update", "assistant.create"])
+    text_in(d, '#audit-table tr[data-action="assistant.update"]', '"Audited helper" → "Audited helper, renamed"')
+    assert a["id"] in d.find_element(By.CSS_SELECTOR, "#audit-csv").get_attribute("href")
+    no_stray_values(d)
+    d.refresh()
+    assert visible(d, "#audit-targetId").get_attribute("value") == a["id"]
+    visible(d, '#audit-table tr[data-action="assistant.create"]')
+
+    # Only ADMINs have the page in their navigation.
+    clickable(d, "#sign-out").click()
+    sign_in(d, base, VIEWER)
+    text_in(d, "#user-role", "VIEWER")
+    assert not d.find_element(By.CSS_SELECTOR, "#nav a[data-nav=audit]").is_displayed()
+
+
 # Holds the answers to one API path (window.__slowPath, e.g. "/api/tools/ID", query string aside) until
 # window.__release(): the page sees a slow server on that path only.
 HOLD_ONE_PATH = """
@@ -677,3 +710,50 @@ def test_expired_session_returns_to_the_view(users, driver):
     assert d.current_url.endswith("#/phone-numbers"), d.current_url
     text_in(d, "#user-role", "EDITOR")
     assert d.get_cookie("auth-token")["value"] != cookie["value"]
+
+
+def test_admin_sets_retention_and_erases_a_chat_and_a_viewer_only_reads_it(users, driver):
+    d, base = driver, users.base
+    n = next(_orgs)
+    admin, viewer, org = f"admin{n}@example.edu", f"viewer{n}@example.edu", f"Story {n}"
+    users.add_user(admin, "ADMIN", org=org)
+    users.add_user(viewer, "VIEWER", org=org)
+    http = users.session(admin, PASSWORD)
+    assistant = http.post(base + "/api/assistants", json=ASSISTANT).json()
+    chat = http.post(base + "/api/chat", json={"assistantId": assistant["id"], "message": "Hello!"}).json()["chatId"]
+
+    sign_in(d, base, admin)
+    text_in(d, "#user-role", "ADMIN")
+    clickable(d, '#nav a[data-nav="settings"]').click()
+    text_in(d, "#retention-status", "kept forever")
+    assert not d.find_element(By.CSS_SELECTOR, "#retention-days").is_displayed()
+    Select(visible(d, "#retention-mode")).select_by_value("days")
+    days = visible(d, "#retention-days")
+    fill(days, "40000")
+    d.find_element(By.CSS_SELECTOR, "#save-retention").click()
+    text_in(d, "#retention-form .field.invalid .field-error", "retentionDays")
+    fill(days, "30")
+    d.find_element(By.CSS_SELECTOR, "#save-retention").click()
+    text_in(d, "#view .message.success", "Retention saved")
+    text_in(d, "#retention-status", "removed 30 days after they started")
+    assert http.get(base + "/api/organization/settings").json()["retentionDays"] == 30
+
+    # The erasure asks first, then says what it removed.
+    Select(d.find_element(By.CSS_SELECTOR, "#erasure-kind")).select_by_value("chatId")
+    fill(d.find_element(By.CSS_SELECTOR, "#erasure-value"), chat)
+    d.find_element(By.CSS_SELECTOR, "#erase").click()
+    text_in(d, "#confirm-message", chat)
+    clickable(d, "#confirm-ok").click()
+    text_in(d, "#erasure-result", "Erased 1 conversation and")
+    assert http.get(base + f"/api/chat/{chat}").status_code == 404
+    no_stray_values(d)
+
+    # A VIEWER of the organisation reads the setting and has nothing to change.
+    clickable(d, "#sign-out").click()
+    visible(d, "#login-form")
+    sign_in(d, base, viewer)
+    text_in(d, "#user-role", "VIEWER")
+    go(d, base, "settings")
+    text_in(d, "#retention-status", "removed 30 days after they started")
+    idle(d)
+    assert not d.find_elements(By.CSS_SELECTOR, "#retention-form, #erasure-form, #view button")

@@ -29,6 +29,41 @@ def test_systemd_units_verify_clean():
         assert r.stderr.strip() == "" and r.stdout.strip() == ""
 
 
+def test_systemd_backup_units_verify_clean():
+    """systemd/edmo-backup.{service,timer}: the nightly `edmo backup --to-dir`, keeping EDMO_BACKUP_KEEP files (7
+    unless the environment file says otherwise), as edmo.service's user with its environment file."""
+    with tempfile.TemporaryDirectory() as d:
+        texts = {}
+        for name in ("edmo-backup.service", "edmo-backup.timer"):
+            with open(os.path.join(REPO, "systemd", name)) as f:
+                texts[name] = f.read()
+            with open(os.path.join(d, name), "w") as f:
+                f.write(texts[name].replace("/usr/local/bin/edmo", EDMO_BIN))
+        r = subprocess.run(["systemd-analyze", "verify", os.path.join(d, "edmo-backup.service"),
+                            os.path.join(d, "edmo-backup.timer")], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert r.stderr.strip() == "" and r.stdout.strip() == ""
+        service = dict(line.split("=", 1) for line in texts["edmo-backup.service"].splitlines()
+                       if "=" in line and not line.startswith("#") and not line.startswith("Environment="))
+        assert service["Type"] == "oneshot"
+        assert service["ExecStart"] == "/usr/local/bin/edmo backup --to-dir /var/backups/edmo --keep ${EDMO_BACKUP_KEEP}"
+        assert "EDMO_BACKUP_KEEP=7" in texts["edmo-backup.service"]
+        with open(os.path.join(REPO, "systemd", "edmo.service")) as f:
+            main = f.read()
+        for line in ("EnvironmentFile=/etc/edmo/edmo.env", "DynamicUser=yes", "StateDirectory=edmo"):
+            assert line in main and line in texts["edmo-backup.service"], line
+        # The same dynamic user: edmo.service's is named after its unit, "edmo".
+        assert "User=edmo" in texts["edmo-backup.service"] and "User=" not in main.replace("DynamicUser=", "")
+        timer = texts["edmo-backup.timer"]
+        for line in ("Persistent=true", "OnCalendar=*-*-* 02:30:00", "WantedBy=timers.target"):
+            assert line in timer, line
+        assert any(line.startswith("RandomizedDelaySec=") for line in timer.splitlines())
+        with open(os.path.join(REPO, "Makefile")) as f:
+            makefile = f.read()
+        for name in ("edmo-backup.service", "edmo-backup.timer"):
+            assert f"install -D -m 644 systemd/{name} $(DESTDIR)/etc/systemd/system/{name}" in makefile, name
+
+
 def test_systemd_tcp_drop_in_verifies_clean():
     """systemd/edmo.socket.d/tcp.conf, a host of several on TCP (README): the units with it verify clean."""
     with tempfile.TemporaryDirectory() as d:

@@ -8,6 +8,8 @@ import * as gaps from './gaps.js';
 import * as tools from './tools.js';
 import * as phones from './phones.js';
 import * as analytics from './analytics.js';
+import * as audit from './audit.js';
+import * as settings from './settings.js';
 
 const routes = [
   [/^login$/, login.render, 'login'],
@@ -21,10 +23,13 @@ const routes = [
   [/^phone-numbers$/, phones.render, 'phone-numbers'],
   [/^analytics$/, analytics.renderDashboard, 'analytics'],
   [/^analytics\/conversations\/([^/]+)$/, (v, p, q, seq) => analytics.renderConversation(v, p[0], q, seq), 'analytics'],
+  [/^audit$/, audit.render, 'audit'],
+  [/^settings$/, settings.render, 'settings'],
 ];
 
 // app.js is the only entry point and must not be imported by other modules (it would be
-// loaded a second time under its URL without ?v=1, with a second router).
+// loaded a second time under its URL without ?v=N, with a second router). Raise N in index.html when
+// app.js changes: browsers keep it for 30 days.
 // Every view gets the navigation's seq and, after each await, returns at once when !isCurrent(seq)
 // (ui.js): a slow answer must not land on the page the user has moved to since.
 

@@ -42,6 +42,16 @@ public enum ErrorResponder {
             apiError = ETag.changed
         } else if let invalid = error as? ValidationFailure {
             apiError = .badRequest(invalid.message)
+        } else if let missed = error as? AuditNotRecorded {
+            // After the change committed: saying "nothing was saved" would be wrong, and so would "done".
+            if !missed.storageFull {
+                log.error("request \(request.requestId) \(request.method) \(request.path): \(missed)")
+            } else if storageAlarm?.shouldReport() ?? true {
+                log.error("storage is full: writes fail with 507 until space is freed (\(missed.action) was saved without its audit entry)")
+            }
+            apiError = missed.storageFull
+                ? APIError(507, "Storage is full: what this request changed was saved, but the audit log could not record it. Check before repeating it once the operator has freed space.")
+                : APIError(500, "Internal server error")
         } else if case StoreError.storageFull? = error as? StoreError {
             // Logged once a minute, not per request: a full disk fails every write until space is freed.
             if storageAlarm?.shouldReport() ?? true {

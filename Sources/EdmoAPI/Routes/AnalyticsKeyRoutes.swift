@@ -40,12 +40,24 @@ enum AnalyticsKeyRoutes {
             id: context.ids.next("ak"), orgId: principal.orgId, name: body.name, prefix: String(secret.prefix(12)),
             createdAt: Timestamp.format(context.now), revokedAt: nil)
         try context.analytics.createKey(key, hash: Tokens.sha256Hex(secret))
+        // The key itself is never recorded: its name and the prefix the key list shows.
+        try principal.audit(
+            request, context, "analytics_key.create", AuditTarget("analytics_key", key.id),
+            AuditTrail.changes(from: nil, to: .object(["name": key.name.map(JSONValue.string) ?? .null, "prefix": .string(key.prefix)])))
         return try Response.json(KeyJSON(key, key: secret), status: 201)
     }
 
     static func revoke(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.users, .write, request, context)
-        try context.analytics.revokeKey(orgId: principal.orgId, id: request.param("id"), now: context.now)
+        let id = request.param("id")
+        // Revoking a revoked key again changes nothing, so it is not recorded.
+        let wasActive = try context.analytics.keys(orgId: principal.orgId).contains { $0.id == id && $0.revokedAt == nil }
+        try context.analytics.revokeKey(orgId: principal.orgId, id: id, now: context.now)
+        if wasActive {
+            try principal.audit(
+                request, context, "analytics_key.revoke", AuditTarget("analytics_key", id),
+                ["revokedAt": .object(["old": .null, "new": .string(Timestamp.format(context.now))])])
+        }
         return try Response.json(SuccessJSON())
     }
 }

@@ -31,9 +31,13 @@ enum AuthRoutes {
         }
         guard let user, valid else {
             try throttle.recordFailure()
+            try recordFailure(request, context, email: email, user: user, reason: "wrong email or password")
             throw APIError(401, "Invalid email or password")
         }
-        guard !user.disabled else { throw APIError(403, "Account is disabled") }
+        guard !user.disabled else {
+            try recordFailure(request, context, email: email, user: user, reason: "account disabled")
+            throw APIError(403, "Account is disabled")
+        }
         try throttle.recordSuccess()
 
         let now = context.now
@@ -44,6 +48,7 @@ enum AuthRoutes {
         try context.accounts.createSession(
             tokenHash: Tokens.sha256Hex(token), userId: user.id, orgId: user.orgId, now: now,
             expiresAt: now.addingTimeInterval(TimeInterval(maxAge)))
+        try Principal(user: user, sessionHash: "").audit(request, context, "auth.login", AuditTarget("user", user.id))
 
         var response = Response.rawJSON(JSONText.object(["message": .string("Login successful"), "user": .raw(UserJSON.text(user))]))
         response.addHeader("Set-Cookie", cookie(token, maxAge: maxAge, secure: request.isHTTPS))
@@ -58,11 +63,26 @@ enum AuthRoutes {
     /// Always 200: the session (if any) is revoked server-side and the cookie cleared.
     static func logout(_ request: Request, _ context: AppContext) throws -> Response {
         if let token = request.cookie(Authenticator.cookieName), !token.isEmpty, token.utf8.count <= 128 {
-            try context.accounts.deleteSession(tokenHash: Tokens.sha256Hex(token))
+            let hash = Tokens.sha256Hex(token)
+            // Only a session that existed is a change worth recording.
+            let user = try context.accounts.session(tokenHash: hash)?.user
+            try context.accounts.deleteSession(tokenHash: hash)
+            if let user { try Principal(user: user, sessionHash: hash).audit(request, context, "auth.logout", AuditTarget("user", user.id)) }
         }
         var response = try Response.json(SuccessJSON())
         response.addHeader("Set-Cookie", cookie("", maxAge: 0, secure: request.isHTTPS))
         return response
+    }
+
+    /// A failed login is recorded (never the password): under the account's organisation, or, for an
+    /// email of no user, the deployment's only organisation (none when there are several). Logins refused
+    /// by throttling (429) are not: they check no password, and a flood of them would fill the log.
+    static func recordFailure(_ request: Request, _ context: AppContext, email: String, user: UserRecord?, reason: String) throws {
+        let orgId = try user?.orgId ?? context.resources.soleOrganizationId()
+        let actor = AuditActor(kind: .user, id: user?.id, label: email, orgId: orgId)
+        try AuditTrail.record(
+            context, actor: actor, address: request.remoteAddress.isEmpty ? nil : request.remoteAddress,
+            action: "auth.login_failed", target: AuditTarget("user", user?.id), changes: ["reason": .object(["new": .string(reason)])])
     }
 
     static func cookie(_ value: String, maxAge: Int, secure: Bool) -> String {

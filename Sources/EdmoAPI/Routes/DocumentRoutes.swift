@@ -33,7 +33,7 @@ enum DocumentRoutes<Config: StoredConfig> {
     static func create(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(area, .write, request, context)
         let config = try JSON.decode(NullChecked<Config>.self, from: request).value
-        let record = try DocumentService<Config>(context).create(config, orgId: principal.orgId)
+        let record = try DocumentService<Config>(context).create(config, orgId: principal.orgId, by: principal.origin(request))
         return Response.rawJSON(record.body, status: 201).withETag(record.version)
     }
 
@@ -42,13 +42,13 @@ enum DocumentRoutes<Config: StoredConfig> {
         let principal = try Authenticator.require(area, .write, request, context)
         let patch = try JSON.decode([String: JSONValue].self, from: request)
         let record = try DocumentService<Config>(context).update(
-            id: request.param("id"), orgId: principal.orgId, patch: patch, ifMatch: ETag.ifMatch(request))
+            id: request.param("id"), orgId: principal.orgId, patch: patch, ifMatch: ETag.ifMatch(request), by: principal.origin(request))
         return Response.rawJSON(record.body).withETag(record.version)
     }
 
     static func delete(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(area, .write, request, context)
-        try DocumentService<Config>(context).delete(id: request.param("id"), orgId: principal.orgId, ifMatch: ETag.ifMatch(request))
+        try DocumentService<Config>(context).delete(id: request.param("id"), orgId: principal.orgId, ifMatch: ETag.ifMatch(request), by: principal.origin(request))
         return try Response.json(SuccessJSON())
     }
 }

@@ -63,6 +63,12 @@ enum GapRoutes {
             id: context.ids.next("kb"), orgId: principal.orgId, assistantId: gap.assistantId, title: title,
             content: body.answer, questions: question == title ? [] : [String(question.prefix(500))], createdAt: now, updatedAt: now)
         let resolved = try context.chats.resolveGap(orgId: principal.orgId, id: gap.id, entry: entry, now: context.now)
+        // One entry for the resolution and the knowledge entry it added.
+        try principal.audit(request, context, "knowledge_gap.resolve", AuditTarget("knowledge_gap", gap.id), [
+            "status": .object(["old": .string(gap.status), "new": .string(resolved.status)]),
+            "resolvedEntryId": .object(["old": .null, "new": .string(entry.id)]),
+            "answer": .object(["new": .string(entry.content)]),
+        ])
         return try Response.json(GapJSON(resolved))
     }
 }

@@ -73,6 +73,7 @@ enum KnowledgeRoutes {
         let (principal, assistant) = try self.assistant(.write, request, context)
         let entry = try make(try JSON.decode(EntryBody.self, from: request), principal, assistant, context)
         try context.chats.insertKnowledge([entry])
+        try principal.audit(request, context, "knowledge.create", AuditTarget("knowledge_entry", entry.id), try changes(from: nil, to: entry))
         return try Response.json(EntryJSON(entry), status: 201).withETag(entry.version)
     }
 
@@ -85,6 +86,9 @@ enum KnowledgeRoutes {
         }
         let entries = try body.entries.enumerated().map { i, e in try make(e, principal, assistant, context, field: "entries[\(i)].") }
         try context.chats.insertKnowledge(entries)
+        // One entry for the whole import: its size, not every text.
+        try principal.audit(
+            request, context, "knowledge.import", AuditTarget("assistant", assistant.id), ["count": .object(["new": .int(entries.count)])])
         return try Response.json(["imported": entries.count], status: 201)
     }
 
@@ -106,8 +110,10 @@ enum KnowledgeRoutes {
         let patch = try JSON.decode(EntryPatch.self, from: request)
         let title = try patch.title.required("title")
         let content = try patch.content.required("content")
-        let entry = try OptimisticWrite.run(context, key: "knowledge/\(request.param("id"))/\(request.param("entryId"))") {
+        let principal = try Authenticator.require(.agents, .write, request, context)
+        let (before, entry) = try OptimisticWrite.run(context, key: "knowledge/\(request.param("id"))/\(request.param("entryId"))") {
             var entry = try find(.write, request, context)
+            let before = entry
             try ETag.check(request, version: entry.version)
             if let title { entry.title = title }
             if let content { entry.content = content }
@@ -119,12 +125,15 @@ enum KnowledgeRoutes {
             try validate(title: entry.title, content: entry.content, questions: entry.questions)
             entry.updatedAt = Timestamp.format(context.now)
             entry.version = try context.chats.updateKnowledge(entry)
-            return entry
+            return (before, entry)
         }
+        let changed = try changes(from: before, to: entry)
+        if !changed.isEmpty { try principal.audit(request, context, "knowledge.update", AuditTarget("knowledge_entry", entry.id), changed) }
         return try Response.json(EntryJSON(entry)).withETag(entry.version)
     }
 
     static func delete(_ request: Request, _ context: AppContext) throws -> Response {
+        let principal = try Authenticator.require(.agents, .write, request, context)
         let entry = try find(.write, request, context)
         try ETag.check(request, version: entry.version)
         do {
@@ -134,6 +143,15 @@ enum KnowledgeRoutes {
         } catch StoreError.stale {
             throw ETag.changed
         }
+        try principal.audit(request, context, "knowledge.delete", AuditTarget("knowledge_entry", entry.id), try changes(from: entry, to: nil))
         return try Response.json(SuccessJSON())
+    }
+
+    /// An entry's fields for the audit log (as the API shows them, without its id and dates).
+    static func changes(from old: KnowledgeEntry?, to new: KnowledgeEntry?) throws -> [String: JSONValue] {
+        let ignoring: Set<String> = ["id", "createdAt", "updatedAt"]
+        return AuditTrail.changes(
+            from: try old.map { try AuditTrail.fields(EntryJSON($0), ignoring: ignoring) },
+            to: try new.map { try AuditTrail.fields(EntryJSON($0), ignoring: ignoring) })
     }
 }

@@ -144,6 +144,10 @@ enum PhoneNumberRoutes {
             compensate: { platform, created in
                 if let providerId = created["id"]?.stringValue { try platform.delete("phone-number", id: providerId) }
             })
+        var changes = try self.changes(from: nil, to: record)
+        // Twilio's or Vonage's credentials: that they were given, never what they are.
+        if record.credentials != nil { changes["credentials"] = AuditTrail.secretChange(old: nil, new: true) }
+        try principal.audit(request, context, "phone_number.create", AuditTarget("phone_number", record.id), changes)
         return try Response.json(PhoneNumberJSON(record), status: 201).withETag(record.version)
     }
 
@@ -172,8 +176,9 @@ enum PhoneNumberRoutes {
             assistantId = assistant.id
             payload["assistantId"] = assistant.providerId.map(JSONValue.string) ?? .null
         }
-        let record = try OptimisticWrite.run(context, key: "phone/\(principal.orgId)/\(request.param("id"))") {
+        let (before, record) = try OptimisticWrite.run(context, key: "phone/\(principal.orgId)/\(request.param("id"))") {
             var record = try find(principal, request, context)
+            let before = record
             try ETag.check(request, version: record.version)
             if let name { record.name = name }
             if let assistantId { record.assistantId = assistantId }
@@ -196,8 +201,10 @@ enum PhoneNumberRoutes {
                         "assistantId": assistant?.providerId.map(JSONValue.string) ?? .null,
                     ]))
                 })
-            return record
+            return (before, record)
         }
+        let changed = try changes(from: before, to: record)
+        if !changed.isEmpty { try principal.audit(request, context, "phone_number.update", AuditTarget("phone_number", record.id), changed) }
         return try Response.json(PhoneNumberJSON(record)).withETag(record.version)
     }
 
@@ -223,7 +230,17 @@ enum PhoneNumberRoutes {
         } catch StoreError.stale {
             throw ETag.changed
         }
+        try principal.audit(request, context, "phone_number.delete", AuditTarget("phone_number", record.id), try changes(from: record, to: nil))
         return try Response.json(SuccessJSON())
+    }
+
+    /// A number's fields for the audit log (as the API shows them, without its ids and dates; the sealed
+    /// credentials are never part of them).
+    static func changes(from old: PhoneNumberRecord?, to new: PhoneNumberRecord?) throws -> [String: JSONValue] {
+        let ignoring: Set<String> = ["id", "providerId", "createdAt", "updatedAt"]
+        return AuditTrail.changes(
+            from: try old.map { try AuditTrail.fields(PhoneNumberJSON($0), ignoring: ignoring) },
+            to: try new.map { try AuditTrail.fields(PhoneNumberJSON($0), ignoring: ignoring) })
     }
 
     static func assistantRecord(_ id: String, _ principal: Principal, _ context: AppContext) throws -> DocumentRecord {

@@ -39,6 +39,7 @@ enum UserRoutes {
         let body = try JSON.decode(CreateBody.self, from: request)
         let user = try UserAccounts.create(
             context, email: body.email, password: body.password, role: body.role, name: body.name, orgId: principal.orgId)
+        try principal.audit(request, context, "user.create", AuditTarget("user", user.id), UserAccounts.changes(from: nil, to: user, password: true))
         return Response.rawJSON(UserJSON.text(user), status: 201).withETag(user.version)
     }
 
@@ -72,13 +73,16 @@ enum UserRoutes {
             change.keepSession = principal.sessionHash
         }
         // The store applies the change to the current row in one transaction; If-Match pins the version.
+        // The row read here is also the "old" side of the audit entry.
+        guard let current = try context.accounts.user(orgId: principal.orgId, id: id) else { throw APIError.notFound("User") }
         if request.header("if-match") != nil {
-            guard let current = try context.accounts.user(orgId: principal.orgId, id: id) else { throw APIError.notFound("User") }
             try ETag.check(request, version: current.version)
             change.expectedVersion = current.version
         }
         do {
             let user = try context.accounts.updateUser(orgId: principal.orgId, id: id, change: change, now: context.now)
+            let changes = UserAccounts.changes(from: current, to: user, password: change.passwordHash != nil)
+            if !changes.isEmpty { try principal.audit(request, context, "user.update", AuditTarget("user", user.id), changes) }
             return Response.rawJSON(UserJSON.text(user)).withETag(user.version)
         } catch StoreError.stale {
             throw ETag.changed
@@ -91,10 +95,11 @@ enum UserRoutes {
             throw APIError.conflict("You cannot delete your own account")
         }
         var version: Int?
+        // Read first in any case: the audit entry keeps what the user was.
+        guard let current = try context.accounts.user(orgId: principal.orgId, id: request.param("id")) else {
+            throw APIError.notFound("User")
+        }
         if request.header("if-match") != nil {
-            guard let current = try context.accounts.user(orgId: principal.orgId, id: request.param("id")) else {
-                throw APIError.notFound("User")
-            }
             try ETag.check(request, version: current.version)
             version = current.version
         }
@@ -103,6 +108,7 @@ enum UserRoutes {
         } catch StoreError.stale {
             throw ETag.changed
         }
+        try principal.audit(request, context, "user.delete", AuditTarget("user", current.id), UserAccounts.changes(from: current, to: nil))
         return try Response.json(SuccessJSON())
     }
 }

@@ -26,7 +26,7 @@ enum WebhookRoutes {
             context.log.info("end-of-call report for an unknown assistant and number ignored")
             return try Response.json(Ack(received: true, stored: false))
         }
-        let changed = try context.analytics.upsertCall(parsed.record, messages: parsed.messages)
+        let changed = try CallIngestion.store(parsed, context)
         return try Response.json(Ack(received: true, stored: changed))
     }
 
