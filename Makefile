@@ -8,7 +8,9 @@ RUN_PACKAGES := libfcgi-dev libfcgi-bin libsodium-dev libsqlite3-dev libcurl4-op
 	nginx curl openssl libjs-chart.js
 # What the tests and the benchmark need on top (test, bench): process modes, load, browser, Python tools.
 TEST_PACKAGES := wrk spawn-fcgi systemd python3 python3-pip chromium chromium-driver
-PYTHON_PACKAGES := schemathesis==4.32.5 pytest requests openapi-spec-validator pyyaml selenium
+# openapi-python-client is pinned like schemathesis: tests/e2e/test_generated_client.py fails on any warning it
+# prints, and what a newer generator warns about is not a change of ours.
+PYTHON_PACKAGES := schemathesis==4.32.5 pytest requests openapi-spec-validator pyyaml selenium openapi-python-client==0.29.1
 EDMO := .build/debug/edmo
 RUN_DIR ?= /tmp/edmo-run
 PORT ?= 8080
@@ -35,7 +37,7 @@ deps-run:
 ## ...and everything the tests and the benchmark need too (apt, pip), only when missing.
 deps: deps-run
 	$(call apt_missing,$(TEST_PACKAGES))
-	@python3 -c "import schemathesis, pytest, requests, openapi_spec_validator, yaml, selenium" 2>/dev/null || \
+	@python3 -c "import schemathesis, pytest, requests, openapi_spec_validator, yaml, selenium, openapi_python_client" 2>/dev/null || \
 		python3 -m pip install -q $(PYTHON_PACKAGES) 2>/dev/null || \
 		python3 -m pip install -q --break-system-packages $(PYTHON_PACKAGES)
 

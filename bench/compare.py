@@ -5,7 +5,8 @@ SQLite figure, its PostgreSQL figure and the ratio PostgreSQL / SQLite, then the
 Usage: bench/compare.py SQLITE.tsv POSTGRES.tsv
 
 A results file has one tab-separated line per row: KIND NAME REQ/S P50_MS P99_MS NOTE, where KIND is
-meta, baseline, read, write, write-hashed, chat, analytics, webhook, memory or pgconn, and NOTE holds
+meta, baseline, read, write, write-hashed, chat, analytics, timeseries, export, webhook, memory or pgconn
+(export: REQ/S holds the seconds the export took), and NOTE holds
 key=value pairs separated by ';' (bench/README.md, "Both stores").
 """
 import sys
@@ -15,7 +16,9 @@ WRITE_GOAL = 1.0       # writes: at least as fast (PostgreSQL's group commit)
 ANALYTICS_P50_MS = 20  # analytics 90 days at 1,000,000 conversations, one client, p50
 ANALYTICS_ROWS = 1000000
 WEBHOOK_RATE = 2000    # webhook reports per second, durable
-TABLE_KINDS = ("baseline", "read", "write", "write-hashed", "chat", "analytics", "webhook")
+TIMESERIES_P50_MS = 20  # time series 365 days by day at 1,000,000 conversations, one client, p50
+EXPORT_SECONDS, EXPORT_GROWTH_MIB = 15, 60  # CSV export of every conversation through nginx
+TABLE_KINDS = ("baseline", "read", "write", "write-hashed", "chat", "analytics", "timeseries", "webhook")
 
 
 class Row:
@@ -140,6 +143,25 @@ def main():
         print(f"goal: PostgreSQL analytics 90 days at {ANALYTICS_ROWS:,} conversations, one client, p50 <= "
               f"{ANALYTICS_P50_MS} ms: {met} (p50 {fmt(row.p50, 2)} ms, p99 {fmt(row.p99, 2)} ms; SQLite p50 "
               f"{fmt(sql.p50 if sql else None, 2)} ms){scale}")
+    for label, rows in (("SQLite", sq), ("PostgreSQL", pg)):
+        for key in [k for k in rows if k[0] == "timeseries"]:
+            row = rows[key]
+            n = int(row.note.get("conversations", "0"))
+            met = "MET" if row.p50 is not None and row.p50 <= TIMESERIES_P50_MS else "NOT MET"
+            if n < ANALYTICS_ROWS:
+                met = f"NOT MEASURED [at {n:,} conversations only]"
+            print(f"goal: {label} time series 365 days at {ANALYTICS_ROWS:,} conversations, one client, p50 <= "
+                  f"{TIMESERIES_P50_MS} ms: {met} (p50 {fmt(row.p50, 2)} ms, p99 {fmt(row.p99, 2)} ms)")
+        for key in [k for k in rows if k[0] == "export"]:
+            row = rows[key]
+            n, growth = int(row.note.get("rows", "0")), number(row.note.get("growth_mib", ""))
+            met = "MET" if row.rps is not None and row.rps < EXPORT_SECONDS and growth is not None \
+                and growth < EXPORT_GROWTH_MIB else "NOT MET"
+            if n < ANALYTICS_ROWS:
+                met = f"NOT MEASURED [{n:,} rows only]"
+            print(f"goal: {label} CSV export of {ANALYTICS_ROWS:,} rows through nginx < {EXPORT_SECONDS} s, edmo's memory "
+                  f"growth < {EXPORT_GROWTH_MIB} MiB: {met} ({fmt(row.rps, 2)} s, edmo's CPU {row.note.get('cpu_s', '?')} s, +{fmt(growth, 1)} MiB, "
+                  f"{row.note.get('before_mib', '?')} -> {row.note.get('peak_mib', '?')} MiB)")
     wh = pg.get(("webhook", "webhook reports, 16 clients"))
     if wh:
         met = "MET" if wh.rps is not None and wh.rps >= WEBHOOK_RATE else "NOT MET"

@@ -37,6 +37,8 @@ public enum Routes {
 
         Route("GET", "/api/analytics", AnalyticsRoutes.overview),
         Route("GET", "/api/analytics/conversations.csv", ExportRoutes.csv),
+        Route("GET", "/api/analytics/conversations", ExportRoutes.list),
+        Route("GET", "/api/analytics/timeseries", TimeSeriesRoutes.get),
         Route("GET", "/api/analytics/{conversationId}", AnalyticsRoutes.detail),
         Route("GET", "/api/analytics-keys", AnalyticsKeyRoutes.list),
         Route("POST", "/api/analytics-keys", AnalyticsKeyRoutes.create),

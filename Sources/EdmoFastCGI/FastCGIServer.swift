@@ -115,29 +115,22 @@ public final class FastCGIServer: Sendable {
 
     func serve(_ request: UnsafeMutablePointer<FCGX_Request>) {
         let params = Self.params(request.pointee.envp)
-        let declared = params["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
+        let declared = params.contentLength.flatMap { Int($0) } ?? 0
         // Past the limit the body is not read at all; the router answers 413 from CONTENT_LENGTH.
         let body = declared > maxBodyBytes ? [] : Self.readBody(request.pointee.in, count: declared)
-        let response = handler(Request.fromCGI(params: params, body: body))
+        let response = handler(Request.fromCGI(params, body: body))
         response.send(to: FastCGIWriter(stream: request.pointee.out)) { [log] error in
             log.error("a streamed response stopped early: \(error)")
         }
     }
 
-    static func params(_ envp: FCGX_ParamArray?) -> [String: String] {
-        var out: [String: String] = [:]
+    /// The parameters a request is built from, straight from libfcgi's `NAME=value` array: the others are
+    /// skipped without building a String (see `CGIParams`).
+    static func params(_ envp: FCGX_ParamArray?) -> CGIParams {
+        var out = CGIParams()
         guard var cursor = envp else { return out }
-        out.reserveCapacity(32)
         while let entry = cursor.pointee {
-            // Split at the first '=' on the bytes: String.firstIndex(of:) walks graphemes, and this runs
-            // for every parameter of every request.
-            if let eq = strchr(entry, 61) {
-                let keyLength = entry.distance(to: eq)
-                let key = entry.withMemoryRebound(to: UInt8.self, capacity: keyLength) {
-                    String(decoding: UnsafeBufferPointer(start: $0, count: keyLength), as: UTF8.self)
-                }
-                out[key] = String(cString: eq + 1)
-            }
+            out.set(entry: entry)
             cursor += 1
         }
         return out

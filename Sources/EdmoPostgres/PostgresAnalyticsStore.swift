@@ -12,17 +12,29 @@ public struct PostgresAnalyticsStore: AnalyticsStore {
 
     /// The conditions shared by the aggregate read and the recount: on the aggregates, '' is the row for
     /// "any assistant" (or number); on the conversations, only the analysed ended ones count.
-    static func conditions(_ f: AnalyticsFilter, aggregate: Bool) -> PostgresConditions {
+    /// `grouped` by an assistant or number: the aggregate rows of each one (not '' = "any") are read.
+    static func conditions(_ f: AnalyticsFilter, aggregate: Bool, grouped: AnalyticsDimension? = nil) -> PostgresConditions {
         var c = PostgresConditions()
         if aggregate {
-            c.add("assistant_id = ?", f.assistantId ?? "")
-            c.add("phone_number_id = ?", f.phoneNumberId ?? "")
+            for (dimension, value) in [(AnalyticsDimension.assistantId, f.assistantId), (.phoneNumberId, f.phoneNumberId)] {
+                if grouped == dimension {
+                    c.add("\(dimension.column) <> ''")
+                    if let value { c.add("\(dimension.column) = ?", value) }
+                } else {
+                    c.add("\(dimension.column) = ?", value ?? "")
+                }
+            }
         } else {
             c.add("status = ? AND sentiment IS NOT NULL AND resolution IS NOT NULL", ConversationStatus.ended.rawValue)
             if let a = f.assistantId { c.add("assistant_id = ?", a) }
             if let p = f.phoneNumberId { c.add("phone_number_id = ?", p) }
         }
         c.add("day >= ?", f.fromDay)
+        if let to = f.toDay { c.add("day <= ?", to) }
+        // ASCII letters only, whatever the database's locale: as SQLite's lower().
+        if !aggregate, let needle = f.searchNeedle {
+            c.add("strpos(translate(summary, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), ?) > 0", needle)
+        }
         if let o = f.orgId { c.add("org_id = ?", o) }
         if let ch = f.channel { c.add("channel = ?", ch.rawValue) }
         if let s = f.sentiment { c.add("sentiment = ?", s.rawValue) }

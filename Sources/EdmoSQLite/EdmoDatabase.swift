@@ -6,21 +6,22 @@ import Synchronization
 
 /// The one owner of the SQLite file: a WAL-mode pool (concurrent readers, one writer) with
 /// `synchronous=FULL` so an acknowledged write survives power loss, foreign keys on, a busy timeout for
-/// other processes on the same file, and IMMEDIATE write transactions (GRDB's default for pools).
+/// other processes on the same file, and IMMEDIATE write transactions (GRDB's default for pools). Writes
+/// share commits (`write`, group commit): one fsync serves every write that arrived while the last one ran.
 public final class EdmoDatabase: Sendable {
     public let pool: DatabasePool
     let path: String
     private let readers: ThreadLocalReaders
-    /// Shares commits between concurrent writers that opt in (webhook reports).
-    let groupCommit: SQLiteGroupCommit.Queue
+    /// Every `write` goes through it: concurrent writes share one transaction and its commit.
+    let writes: SQLiteGroupCommit.Queue
     /// Told how long each committed write transaction took (the metrics' commit latency).
     let onCommit: (@Sendable (Duration) -> Void)?
     /// The file opened (device and inode), so the health check can tell when it was removed or replaced:
     /// open connections would keep using the old, unlinked file.
     let fileIdentity: FileIdentity?
 
-    /// `onCommit` hears the duration of every committed write transaction, from asking for the writer to
-    /// the durable commit.
+    /// `onCommit` hears the duration of every committed write transaction (a batch of writes is one), from
+    /// asking for the writer to the durable commit.
     public init(path: String, onCommit: (@Sendable (Duration) -> Void)? = nil) throws {
         var config = Configuration()
         config.foreignKeysEnabled = true
@@ -32,7 +33,7 @@ public final class EdmoDatabase: Sendable {
         self.onCommit = onCommit
         fileIdentity = FileIdentity(path: path)
         readers = ThreadLocalReaders()
-        groupCommit = SQLiteGroupCommit.make(pool: pool, onCommit: onCommit)
+        writes = SQLiteGroupCommit.make(pool: pool, onCommit: onCommit)
     }
 
     /// Reads on this thread's own read-only connection. Each FastCGI worker thread keeps one, so the hot
@@ -43,13 +44,31 @@ public final class EdmoDatabase: Sendable {
         try Self.translatingFull { try readers.connection(path: path).inDatabase(body) }
     }
 
-    /// A write transaction on the pool's one writer. SQLite's "database or disk is full" becomes
-    /// `StoreError.storageFull`, so the API can tell a full disk from a bug.
+    /// A write, durable when this returns: the body runs in its own savepoint inside a transaction shared
+    /// with the writes that arrived while the previous one committed (group commit). A body that throws
+    /// rolls back alone and its caller gets its error; a batch that cannot commit fails every caller in it,
+    /// none of whose writes was kept. SQLite's "database or disk is full" becomes `StoreError.storageFull`
+    /// (for every caller of the batch), so the API can tell a full disk from a bug.
+    ///
+    /// The body may run on another caller's thread, while this one waits: it must not write again (that
+    /// would wait for itself; GRDB refused nested writes before too) nor depend on thread-local state.
     public func write<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
-        guard let onCommit else { return try Self.translatingFull { try pool.write(body) } }
+        precondition(SQLiteGroupCommit.running != ObjectIdentifier(pool), "EdmoDatabase.write inside a write")
+        return try withoutActuallyEscaping(body) { body in
+            let call = SQLiteGroupCommit.Call(body)
+            defer { call.body = nil }
+            try Self.translatingFull { try writes.write { db in try call.run(db) } }
+            return call.value!
+        }
+    }
+
+    /// A write transaction of its own, outside group commit: for long ones (rebuilding the analytics), which
+    /// would hold every write of their batch behind them and put each of their pages in a savepoint journal.
+    public func writeAlone<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
+        precondition(SQLiteGroupCommit.running != ObjectIdentifier(pool), "EdmoDatabase.writeAlone inside a write")
         let started = ContinuousClock.now
         let value = try Self.translatingFull { try pool.write(body) }
-        onCommit(ContinuousClock.now - started)
+        onCommit?(ContinuousClock.now - started)
         return value
     }
 

@@ -9,12 +9,19 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     public init(database: EdmoDatabase) { self.database = database }
 
     /// WHERE clause and arguments shared by the aggregate read and the recount.
-    static func conditions(_ f: AnalyticsFilter, aggregate: Bool) -> (String, StatementArguments) {
+    /// `grouped` by an assistant or number: the aggregate rows of each one (not '' = "any") are read.
+    static func conditions(_ f: AnalyticsFilter, aggregate: Bool, grouped: AnalyticsDimension? = nil) -> (String, StatementArguments) {
         var parts: [String] = []
         var args: StatementArguments = []
         if aggregate {
-            parts.append("assistant_id = ?"); args += [f.assistantId ?? ""]
-            parts.append("phone_number_id = ?"); args += [f.phoneNumberId ?? ""]
+            for (dimension, value) in [(AnalyticsDimension.assistantId, f.assistantId), (.phoneNumberId, f.phoneNumberId)] {
+                if grouped == dimension {
+                    parts.append("\(dimension.column) <> ''")
+                    if let value { parts.append("\(dimension.column) = ?"); args += [value] }
+                } else {
+                    parts.append("\(dimension.column) = ?"); args += [value ?? ""]
+                }
+            }
         } else {
             // `+status`: walk the (org, created_at, id) index newest first instead of the status index.
             parts.append("+status = ? AND sentiment IS NOT NULL AND resolution IS NOT NULL")
@@ -23,6 +30,9 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
             if let p = f.phoneNumberId { parts.append("phone_number_id = ?"); args += [p] }
         }
         parts.append("day >= ?"); args += [f.fromDay]
+        if let to = f.toDay { parts.append("day <= ?"); args += [to] }
+        // lower() changes ASCII letters only (SQLite without ICU), as the PostgreSQL store's translate().
+        if !aggregate, let needle = f.searchNeedle { parts.append("instr(lower(summary), ?) > 0"); args += [needle] }
         if let o = f.orgId { parts.append("org_id = ?"); args += [o] }
         if let c = f.channel { parts.append("channel = ?"); args += [c.rawValue] }
         if let s = f.sentiment { parts.append("sentiment = ?"); args += [s.rawValue] }
@@ -121,7 +131,8 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     }
 
     public func rebuildAggregates() throws {
-        try database.write { db in try AnalyticsRollup.rebuild(db) }
+        // Alone: a rebuild rewrites every aggregate, too long to hold other writes in its batch.
+        try database.writeAlone { db in try AnalyticsRollup.rebuild(db) }
     }
 
     // MARK: keys
@@ -156,7 +167,7 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
     // MARK: provider calls
 
     public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage], erasedKey: String?) throws -> Bool {
-        try EdmoDatabase.translatingFull { try database.groupCommit.write { db in
+        try database.write { db in
             if let erasedKey, try ConversationRemoval.isErased(db, key: erasedKey) { return false }
             if let existing = try ConversationRows.find(db, id: record.id) {
                 guard existing.orgId == record.orgId else { throw StoreError.conflict("This call id belongs to another organisation") }
@@ -167,7 +178,7 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
             try ConversationRows.insert(db, record)
             try ConversationRows.append(db, conversationId: record.id, messages)
             return true
-        } }
+        }
     }
 
     public func importCursor(_ name: String) throws -> String? {

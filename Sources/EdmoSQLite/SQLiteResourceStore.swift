@@ -25,17 +25,20 @@ public struct SQLiteResourceStore: ResourceStore {
     // hand-written: hot path, see bench/README.md "Row mapping"
     public func document(_ kind: DocumentKind, orgId: String, id: String) throws -> DocumentRecord? {
         try database.read { db in
-            try Row.fetchOne(
+            // Columns by position off the cursor (no row copy, no lookup of a column by name: GRDB
+            // lowercases each name it compares, which cost more than the query).
+            let cursor = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: """
                         SELECT id, org_id, provider_id, body, created_at, updated_at, version FROM \(kind.table)
                         WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1
                         """),
-                arguments: [orgId, id, id, id]
-            ).map {
+                arguments: [orgId, id, id, id])
+            guard let row = try cursor.next() else { return nil }
+            return withExtendedLifetime(cursor) {
                 DocumentRecord(
-                    id: $0["id"], orgId: $0["org_id"], providerId: $0["provider_id"], body: $0["body"],
-                    createdAt: $0["created_at"], updatedAt: $0["updated_at"], version: $0["version"])
+                    id: row[0], orgId: row[1], providerId: row[2], body: row[3],
+                    createdAt: row[4], updatedAt: row[5], version: row[6])
             }
         }
     }

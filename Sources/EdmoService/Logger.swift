@@ -2,6 +2,7 @@ import EdmoCore
 import EdmoProviders
 import EdmoStore
 import Foundation
+import Synchronization
 
 /// Log lines go to stderr (journald under systemd). Never pass a cookie, password or key here.
 /// `info`, `error` and `access` escape control characters (see `escape`), so text from a request or an
@@ -11,11 +12,10 @@ public struct Logger: Sendable {
 
     public init(write: @escaping @Sendable (String) -> Void) { self.write = write }
 
-    public static let stderr = Logger { line in
-        var text = line
-        text.append("\n")
-        FileHandle.standardError.write(Data(text.utf8))
-    }
+    public static let stderr: Logger = {
+        let out = LineWriter(fd: 2)
+        return Logger { out.write($0) }
+    }()
 
     public static let silent = Logger { _ in }
 
@@ -50,5 +50,62 @@ public struct Logger: Sendable {
     private static func hex(_ value: UInt32, width: Int) -> String {
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}
+
+/// Lines onto a file descriptor, written by whichever thread finds no write under way: under load one
+/// `write(2)` carries the lines of every request that finished meanwhile, where each line used to be its
+/// own (and the workers queued on the file's lock). A line is never held back: the thread writing goes on
+/// until nothing is pending, so a quiet server writes each line at once, and one thread's lines stay in order.
+final class LineWriter: Sendable {
+    let fd: Int32
+    private struct State {
+        var pending: [UInt8] = []
+        var writing = false
+    }
+    private let state = Mutex(State())
+
+    /// Bytes waiting behind a write under way before the threads adding to them wait too.
+    static let maxPending = 1 << 20
+
+    init(fd: Int32) { self.fd = fd }
+
+    func write(_ line: String) {
+        var batch: [UInt8] = []
+        let mine = state.withLock { state in
+            state.pending.append(contentsOf: line.utf8)
+            state.pending.append(UInt8(ascii: "\n"))
+            guard !state.writing else { return false }
+            state.writing = true
+            swap(&batch, &state.pending)
+            return true
+        }
+        guard mine else {
+            // A stuck reader (a full pipe) must not grow this buffer without bound: past the limit, wait for
+            // the writing thread to take it, as a blocking write would have made this thread wait.
+            while state.withLock({ $0.writing && $0.pending.count > Self.maxPending }) { usleep(1_000) }
+            return
+        }
+        while true {
+            writeAll(batch)
+            batch.removeAll(keepingCapacity: true)
+            let more = state.withLock { state in
+                guard !state.pending.isEmpty else { state.writing = false; return false }
+                swap(&batch, &state.pending)
+                return true
+            }
+            if !more { return }
+        }
+    }
+
+    /// A failed write (a closed pipe) drops the batch: logging must never stop a request.
+    private func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+            }
+        }
     }
 }

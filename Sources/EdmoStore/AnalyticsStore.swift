@@ -12,11 +12,23 @@ public struct AnalyticsFilter: Sendable, Equatable {
     public var resolution: Resolution?
     public var assistantId: String?
     public var phoneNumberId: String?
+    /// Last day counted, `YYYY-MM-DD` (UTC), inclusive; nil: no end.
+    public var toDay: String?
+    /// Conversations whose summary contains this text, ASCII letters in any case (the same on both stores,
+    /// whatever their collations); lists only, the aggregates know no summaries.
+    public var search: String?
 
     public init(orgId: String?, fromDay: String, channel: ConversationChannel? = nil, sentiment: Sentiment? = nil,
-                resolution: Resolution? = nil, assistantId: String? = nil, phoneNumberId: String? = nil) {
+                resolution: Resolution? = nil, assistantId: String? = nil, phoneNumberId: String? = nil,
+                toDay: String? = nil, search: String? = nil) {
         self.orgId = orgId; self.fromDay = fromDay; self.channel = channel; self.sentiment = sentiment
         self.resolution = resolution; self.assistantId = assistantId; self.phoneNumberId = phoneNumberId
+        self.toDay = toDay; self.search = search
+    }
+
+    /// `search` with its ASCII capitals lowered: what the stores look for in the summary lowered alike.
+    public var searchNeedle: String? {
+        search.map { String(decoding: $0.utf8.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self) }
     }
 }
 
@@ -86,6 +98,10 @@ public protocol AnalyticsStore: Sendable {
     func gapCounts(orgId: String?, assistantId: String?) throws -> (total: Int, high: Int)
     /// Recomputes every aggregate from the conversations and the removed ones' counts (`edmo analytics rebuild`).
     func rebuildAggregates() throws
+    /// Counts per UTC day in `fromDay...toDay` (and per value of `groupBy`), only the days with some: from
+    /// the aggregates (cost grows with days and values, not conversations), or with `recount`, by reading
+    /// the conversations and `analytics_retired`, the reference the aggregates must equal.
+    func dailyCounts(_ filter: AnalyticsFilter, groupBy: AnalyticsDimension?, recount: Bool) throws -> [AnalyticsDailyCounts]
 
     func createKey(_ key: AnalyticsKey, hash: String) throws
     func keys(orgId: String) throws -> [AnalyticsKey]

@@ -21,6 +21,9 @@ public final class GroupCommit<Work, Output>: Sendable {
 
     public init(commit: @escaping @Sendable ([Job]) throws -> Void) { self.commit = commit }
 
+    /// Writes queued for the next batch (what a test waits for before letting the current batch go).
+    public var waiting: Int { state.withLock { $0.pending.count } }
+
     public func write(_ work: Work) throws -> Output {
         let job = Job(work)
         let lead = state.withLock { s -> Bool in

@@ -5,22 +5,32 @@ import Testing
 
 @Suite struct FastCGITests {
     @Test func paramsAreReadFromTheCGIEnvironmentArray() {
-        let entries = ["REQUEST_METHOD=POST", "QUERY_STRING=a=1&b=2", "EMPTY=", "NOEQUALS"]
+        let entries = [
+            "REQUEST_METHOD=POST", "QUERY_STRING=a=1&b=2", "CONTENT_TYPE=", "HTTP_X_REQUEST_ID=abc=d", "HTTP_COOKIE=",
+            "DOCUMENT_ROOT=/srv", "NOEQUALS", "HTTPS=on",
+        ]
         var pointers: [UnsafeMutablePointer<CChar>?] = entries.map { strdup($0) } + [nil]
         defer { pointers.forEach { free($0) } }
         let params = pointers.withUnsafeMutableBufferPointer { FastCGIServer.params($0.baseAddress) }
-        #expect(params == ["REQUEST_METHOD": "POST", "QUERY_STRING": "a=1&b=2", "EMPTY": ""])
-        #expect(FastCGIServer.params(nil).isEmpty)
+        #expect(params.method == "POST")
+        #expect(params.queryString == "a=1&b=2")
+        #expect(params.contentType == "")
+        #expect(params.https == "on")
+        #expect(params.requestURI == nil && params.contentLength == nil && params.remoteAddress == nil)
+        #expect(params.headers == ["x-request-id": "abc=d", "cookie": ""])
+        let none = FastCGIServer.params(nil)
+        #expect(none.method == nil && none.headers.isEmpty)
     }
 
     /// nginx sends a location's own `fastcgi_param` after those of an included file, both: the last one is
     /// taken (README "Operating a fleet": a per-host metrics location sets REQUEST_URI to /metrics).
     @Test func aParameterSentTwiceTakesItsLastValue() {
-        let entries = ["REQUEST_URI=/metrics/host-b", "REQUEST_URI=/metrics"]
+        let entries = ["REQUEST_URI=/metrics/host-b", "HTTP_HOST=a", "REQUEST_URI=/metrics", "HTTP_HOST=b"]
         var pointers: [UnsafeMutablePointer<CChar>?] = entries.map { strdup($0) } + [nil]
         defer { pointers.forEach { free($0) } }
         let params = pointers.withUnsafeMutableBufferPointer { FastCGIServer.params($0.baseAddress) }
-        #expect(params == ["REQUEST_URI": "/metrics"])
+        #expect(params.requestURI == "/metrics")
+        #expect(params.headers == ["host": "b"])
     }
 
     @Test func tcpListenRequiresAnExplicitHost() {

@@ -5,7 +5,19 @@ import Foundation
 extension Logger {
     func access(_ request: Request, status: Int, micros: UInt64) {
         let hundredths = micros / 10
-        let ms = "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
-        write("access: \(Self.escape(request.method)) \(Self.escape(request.path)) \(status) \(ms)ms id=\(request.requestId)")
+        var line = "access: "
+        line.reserveCapacity(128)
+        line += Self.escape(request.method)
+        line += " "
+        line += Self.escape(request.path)
+        line += " "
+        line += String(status)
+        line += " "
+        line += String(hundredths / 100)
+        line += hundredths % 100 < 10 ? ".0" : "."
+        line += String(hundredths % 100)
+        line += "ms id="
+        line += request.requestId
+        write(line)
     }
 }

@@ -33,7 +33,11 @@ public struct Request: Sendable {
         self.requestId = requestId
     }
 
-    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    public func header(_ name: String) -> String? {
+        // Callers mostly pass lowercase names already; lowercasing a String costs more than the lookup.
+        name.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) })
+            ? headers[name.lowercased()] : headers[name]
+    }
 
     public func param(_ name: String) -> String { pathParams[name] ?? "" }
 
@@ -72,41 +76,29 @@ public struct Request: Sendable {
 
     /// Builds a request from CGI/FastCGI parameters (`REQUEST_METHOD`, `REQUEST_URI`, `HTTP_*`, ...).
     public static func fromCGI(params: [String: String], body: [UInt8]) -> Request {
-        var headers: [String: String] = [:]
-        for (key, value) in params where key.hasPrefix("HTTP_") {
-            headers[headerName(key)] = value
-        }
-        if let type = params["CONTENT_TYPE"], !type.isEmpty { headers["content-type"] = type }
-        if let length = params["CONTENT_LENGTH"], !length.isEmpty { headers["content-length"] = length }
+        fromCGI(CGIParams(params), body: body)
+    }
 
-        let uri = params["REQUEST_URI"] ?? ((params["SCRIPT_NAME"] ?? "") + (params["PATH_INFO"] ?? ""))
+    public static func fromCGI(_ params: CGIParams, body: [UInt8]) -> Request {
+        var headers = params.headers
+        if let type = params.contentType, !type.isEmpty { headers["content-type"] = type }
+        if let length = params.contentLength, !length.isEmpty { headers["content-length"] = length }
+
+        let uri = params.requestURI ?? ((params.scriptName ?? "") + (params.pathInfo ?? ""))
         let question = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
         let rawPath = question.map { String(uri[..<$0]) } ?? uri
-        let queryString = params["QUERY_STRING"] ?? question.map { String(uri[uri.index(after: $0)...]) } ?? ""
-        let https = params["HTTPS"].map { !$0.isEmpty && $0.lowercased() != "off" } ?? false
+        let queryString = params.queryString ?? question.map { String(uri[uri.index(after: $0)...]) } ?? ""
+        let https = params.https.map { !$0.isEmpty && $0.lowercased() != "off" } ?? false
         return Request(
-            method: params["REQUEST_METHOD"] ?? "GET",
+            method: params.method ?? "GET",
             path: decodePath(rawPath),
             query: parseQuery(queryString),
             headers: headers,
             body: body,
-            remoteAddress: params["REMOTE_ADDR"] ?? "",
+            remoteAddress: params.remoteAddress ?? "",
             isHTTPS: https,
             requestId: RequestID.accept(headers["x-request-id"])
         )
-    }
-
-    /// `HTTP_X_REQUEST_ID` -> `x-request-id`, byte by byte (this runs for every header of every request).
-    static func headerName(_ param: String) -> String {
-        var bytes = Array(param.utf8.dropFirst(5))
-        for i in bytes.indices {
-            switch bytes[i] {
-            case UInt8(ascii: "_"): bytes[i] = UInt8(ascii: "-")
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): bytes[i] += 32
-            default: break
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Percent-decodes each segment, except one that would decode to a `/` (`%2F`): it stays encoded,

@@ -37,6 +37,20 @@ public struct Response: Sendable {
         Response(status: status, headers: [("Content-Type", "application/json")], body: Array(text.utf8))
     }
 
+    /// A JSON array of elements that are already JSON text (a list of stored documents), written once into
+    /// the body: joining, bracketing and converting to bytes copied a 70 KB list three times.
+    public static func rawJSONArray(_ elements: [String], status: Int = 200) -> Response {
+        var body: [UInt8] = []
+        body.reserveCapacity(elements.reduce(2 + max(elements.count - 1, 0)) { $0 + $1.utf8.count })
+        body.append(UInt8(ascii: "["))
+        for (i, element) in elements.enumerated() {
+            if i > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: element.utf8)
+        }
+        body.append(UInt8(ascii: "]"))
+        return Response(status: status, headers: [("Content-Type", "application/json")], body: body)
+    }
+
     public func header(_ name: String) -> String? {
         headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
     }
@@ -54,12 +68,8 @@ public struct Response: Sendable {
     /// fails after its head is out cannot change the status any more: it just ends (the client sees a
     /// short body); `onStreamError` hears why.
     public func send(to writer: any ResponseWriter, onStreamError: (Error) -> Void = { _ in }) {
-        var head = "Status: \(status) \(Response.reason(status))\r\n"
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        if stream == nil { head += "Content-Length: \(body.count)\r\n" }
-        head += "\r\n"
         do {
-            try writer.write(Array(head.utf8))
+            try writer.write(head())
             if let stream {
                 try writer.flush()
                 try stream(writer)
@@ -70,6 +80,24 @@ public struct Response: Sendable {
         } catch {
             onStreamError(error)
         }
+    }
+
+    /// `Status:` line, headers and the blank line, as bytes (string interpolation cost more than the rest of
+    /// sending a small answer).
+    func head() -> [UInt8] {
+        var head: [UInt8] = []
+        head.reserveCapacity(256)
+        func line(_ name: String, _ value: String) {
+            head.append(contentsOf: name.utf8)
+            head.append(contentsOf: ": ".utf8)
+            head.append(contentsOf: value.utf8)
+            head.append(contentsOf: "\r\n".utf8)
+        }
+        line("Status", "\(status) \(Response.reason(status))")
+        for (name, value) in headers { line(name, value) }
+        if stream == nil { line("Content-Length", String(body.count)) }
+        head.append(contentsOf: "\r\n".utf8)
+        return head
     }
 
     public var bodyString: String { String(decoding: body, as: UTF8.self) }

@@ -19,7 +19,7 @@ enum DocumentRoutes<Config: StoredConfig> {
         let principal = try Authenticator.require(area, .read, request, context)
         let page = try Validate.page(request)
         let result = try context.resources.documents(Config.kind, orgId: principal.orgId, limit: page.limit, offset: page.offset)
-        var response = Response.rawJSON("[" + result.bodies.joined(separator: ",") + "]")
+        var response = Response.rawJSONArray(result.bodies)
         response.addHeader("X-Total-Count", String(result.total))
         return response
     }

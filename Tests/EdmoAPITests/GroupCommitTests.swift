@@ -1,0 +1,120 @@
+@testable import EdmoSQLite
+import EdmoStore
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+
+/// Every SQLite write goes through group commit (`EdmoDatabase.write`): the writes queued while a batch
+/// commits share the next transaction, each in its own savepoint. The first write of each test holds its
+/// batch open until the others are queued behind it, so the batches are known, not left to timing.
+@Suite struct SQLiteGroupCommitTests {
+    struct Refused: Error, Equatable {}
+
+    /// A database with one scratch table, counting its commits.
+    final class Scratch: Sendable {
+        final class Count: Sendable { let value = Mutex(0) }
+        let database: EdmoDatabase
+        let commits = Count()
+        init() throws {
+            let commits = self.commits
+            database = try EdmoDatabase(path: makeTempDirectory() + "/db.sqlite", onCommit: { _ in commits.value.withLock { $0 += 1 } })
+            try database.writeAlone { db in try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB)") }
+        }
+        var ids: [Int] { get throws { try database.read { db in try Int.fetchAll(db, sql: "SELECT id FROM t ORDER BY id") } } }
+        var committed: Int { commits.value.withLock { $0 } }
+    }
+
+    /// Runs `holder` as the only write of a batch, and `writes` once all of them are queued behind it;
+    /// returns each one's outcome, in order.
+    static func batch(_ scratch: Scratch, holder: @escaping @Sendable (GRDB.Database) throws -> Void,
+                      _ writes: [@Sendable (GRDB.Database) throws -> Int]) throws -> [Result<Int, Error>] {
+        let database = scratch.database
+        let (started, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        let outcomes = Mutex([Int: Result<Int, Error>]())
+        let group = DispatchGroup()
+        group.enter()
+        Thread {
+            _ = try? database.write { db in
+                started.signal()
+                release.wait()
+                try holder(db)
+            }
+            group.leave()
+        }.start()
+        started.wait()
+        for (index, write) in writes.enumerated() {
+            group.enter()
+            Thread {
+                let outcome = Result { try database.write(write) }
+                outcomes.withLock { $0[index] = outcome }
+                group.leave()
+            }.start()
+        }
+        while database.writes.waiting < writes.count { usleep(1_000) }
+        release.signal()
+        guard group.wait(timeout: .now() + 60) == .success else { throw Refused() }
+        return outcomes.withLock { all in writes.indices.map { all[$0]! } }
+    }
+
+    @Test func concurrentWritesShareOneCommitAndAFailingOneRollsBackAlone() throws {
+        let scratch = try Scratch()
+        let before = scratch.committed
+        let insert = { @Sendable (id: Int) -> @Sendable (GRDB.Database) throws -> Int in
+            { db in try db.execute(sql: "INSERT INTO t (id) VALUES (?)", arguments: [id]); return id * 10 }
+        }
+        let outcomes = try Self.batch(
+            scratch, holder: { db in try db.execute(sql: "INSERT INTO t (id) VALUES (0)") },
+            [
+                insert(1), insert(2),
+                { db in try db.execute(sql: "INSERT INTO t (id) VALUES (3)"); throw Refused() },  // its row goes with it
+                { db in try db.execute(sql: "INSERT INTO t (id) VALUES (0)"); return -1 },  // the holder's id: SQLite refuses
+                insert(5),
+            ])
+        #expect(try outcomes[0].get() == 10)
+        #expect(try outcomes[1].get() == 20)
+        #expect(throws: Refused()) { try outcomes[2].get() }
+        #expect(throws: DatabaseError.self) { try outcomes[3].get() }
+        #expect(try outcomes[4].get() == 50)
+        #expect(try scratch.ids == [0, 1, 2, 5])
+        // The holder's batch, then one batch for the five writes queued behind it.
+        #expect(scratch.committed == before + 2)
+
+        // A batch in which every write failed commits nothing, and is not counted.
+        #expect(throws: Refused.self) { try scratch.database.write { _ in throw Refused() } }
+        #expect(scratch.committed == before + 2)
+    }
+
+    /// A full disk fails the whole batch as `storageFull`, also the writes that fitted: none is kept, since
+    /// SQLite may have rolled the whole transaction back.
+    @Test func aFullDiskFailsEveryWriteOfItsBatchAsStorageFull() throws {
+        let scratch = try Scratch()
+        let database = scratch.database
+        let pages = try database.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count")! }
+        try database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages)") }
+        let outcomes = try Self.batch(
+            scratch, holder: { _ in },
+            [
+                { db in try db.execute(sql: "INSERT INTO t (id) VALUES (1)"); return 1 },  // fits in the table's page
+                { db in try db.execute(sql: "INSERT INTO t (id, data) VALUES (2, zeroblob(200000))"); return 2 },
+                { db in try db.execute(sql: "INSERT INTO t (id) VALUES (3)"); return 3 },
+            ])
+        for outcome in outcomes { #expect(throws: StoreError.storageFull) { try outcome.get() } }
+        #expect(try scratch.ids == [])
+        // Alone, a write that fits is kept: the writer's connection is usable again.
+        #expect(try database.write { db in try db.execute(sql: "INSERT INTO t (id) VALUES (1)"); return 1 } == 1)
+        try database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        #expect(try database.write { db in try db.execute(sql: "INSERT INTO t (id, data) VALUES (2, zeroblob(200000))"); return 2 } == 2)
+        #expect(try scratch.ids == [1, 2])
+    }
+
+    /// Each caller gets its own value back, of its own type, also when it is nil.
+    @Test func eachCallerGetsItsOwnValue() throws {
+        let scratch = try Scratch()
+        let none: Int? = try scratch.database.write { _ in nil }
+        #expect(none == nil)
+        #expect(try scratch.database.write { _ in "text" } == "text")
+        try scratch.database.write { db in try db.execute(sql: "INSERT INTO t (id) VALUES (7)") }
+        #expect(try scratch.ids == [7])
+    }
+}
