@@ -9,8 +9,10 @@ RUN_PACKAGES := libfcgi-dev libfcgi-bin libsodium-dev libsqlite3-dev libcurl4-op
 # What the tests and the benchmark need on top (test, bench): process modes, load, browser, Python tools.
 TEST_PACKAGES := wrk spawn-fcgi systemd python3 python3-pip chromium chromium-driver
 # openapi-python-client is pinned like schemathesis: tests/e2e/test_generated_client.py fails on any warning it
-# prints, and what a newer generator warns about is not a change of ours.
-PYTHON_PACKAGES := schemathesis==4.32.5 pytest requests openapi-spec-validator pyyaml selenium openapi-python-client==0.29.1
+# prints, and what a newer generator warns about is not a change of ours. So are the two axe-core engines of the
+# browser suite (tests/e2e/a11y.py): a newer engine's new rules are not a change of ours either.
+PYTHON_PACKAGES := schemathesis==4.32.5 pytest requests openapi-spec-validator pyyaml selenium openapi-python-client==0.29.1 \
+	axe-selenium-python==2.1.6 selenium-axe-python==2.2.0
 EDMO := .build/debug/edmo
 RUN_DIR ?= /tmp/edmo-run
 PORT ?= 8080
@@ -37,7 +39,7 @@ deps-run:
 ## ...and everything the tests and the benchmark need too (apt, pip), only when missing.
 deps: deps-run
 	$(call apt_missing,$(TEST_PACKAGES))
-	@python3 -c "import schemathesis, pytest, requests, openapi_spec_validator, yaml, selenium, openapi_python_client" 2>/dev/null || \
+	@python3 -c "import schemathesis, pytest, requests, openapi_spec_validator, yaml, selenium, openapi_python_client, axe_selenium_python, selenium_axe_python" 2>/dev/null || \
 		python3 -m pip install -q $(PYTHON_PACKAGES) 2>/dev/null || \
 		python3 -m pip install -q --break-system-packages $(PYTHON_PACKAGES)
 

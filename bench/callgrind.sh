@@ -8,7 +8,7 @@
 # one ADMIN user, 100 full assistants, a session cookie. The setup runs on a plain edmo; then edmo is
 # restarted under `valgrind --tool=callgrind` (one worker), warmed up, and for each target the counters
 # are zeroed (`callgrind_control -z`), N requests go through nginx (one curl, one kept HTTP connection,
-# nginx opening a FastCGI connection per request as in production), and the counters are dumped
+# nginx keeping its FastCGI connections as in production), and the counters are dumped
 # (`callgrind_control -d`). Every thread of edmo is counted; the idle ones add nothing measurable.
 # Prints, per target, instructions per request and the top functions by their own instructions (self cost).
 #

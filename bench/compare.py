@@ -150,7 +150,8 @@ def main():
             met = "MET" if row.p50 is not None and row.p50 <= TIMESERIES_P50_MS else "NOT MET"
             if n < ANALYTICS_ROWS:
                 met = f"NOT MEASURED [at {n:,} conversations only]"
-            print(f"goal: {label} time series 365 days at {ANALYTICS_ROWS:,} conversations, one client, p50 <= "
+            zone = f" in {row.note['tz']}" if row.note.get("tz") else ""
+            print(f"goal: {label} time series 365 days{zone} at {ANALYTICS_ROWS:,} conversations, one client, p50 <= "
                   f"{TIMESERIES_P50_MS} ms: {met} (p50 {fmt(row.p50, 2)} ms, p99 {fmt(row.p99, 2)} ms)")
         for key in [k for k in rows if k[0] == "export"]:
             row = rows[key]

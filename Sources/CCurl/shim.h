@@ -20,6 +20,9 @@ static inline CURLcode edmo_curl_setopt_write(CURL *handle, edmo_curl_write_call
 static inline CURLcode edmo_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
+static inline CURLcode edmo_curl_getinfo_string(CURL *handle, CURLINFO info, const char **value) {
+    return curl_easy_getinfo(handle, info, value);
+}
 typedef curl_socket_t (*edmo_curl_opensocket_callback)(void *context, curlsocktype purpose, struct curl_sockaddr *address);
 static inline CURLcode edmo_curl_setopt_opensocket(CURL *handle, edmo_curl_opensocket_callback callback) {
     return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, callback);

@@ -8,28 +8,56 @@ public typealias Handler = @Sendable (Request, AppContext) throws -> Response
 
 public struct Route: Sendable {
     let method: String
-    let segments: [Substring]
+    /// Per segment of the pattern: its bytes, or nil for a `{param}`.
+    let literals: [[UInt8]?]
+    /// Per segment: the parameter's name, or nil for a literal.
+    let names: [String?]
+    let paramCount: Int
     let handler: Handler
     /// How the metrics name it: method and pattern, never a request's path.
     let label: RouteLabel
+    /// Takes `Idempotency-Key` (see `Idempotency`): a POST that creates or changes something and whose
+    /// answer may be kept (no one-time secret in it). Elsewhere the header is refused.
+    let idempotent: Bool
 
-    init(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+    init(_ method: String, _ pattern: String, _ handler: @escaping Handler, idempotent: Bool = false) {
         self.method = method
-        self.segments = pattern.split(separator: "/")
+        let segments = pattern.split(separator: "/")
+        self.literals = segments.map { $0.first == "{" ? nil : Array($0.utf8) }
+        self.names = segments.map { $0.first == "{" ? String($0.dropFirst().dropLast()) : nil }
+        self.paramCount = names.count(where: { $0 != nil })
         self.handler = handler
         self.label = RouteLabel(method: method, route: pattern)
+        self.idempotent = idempotent
     }
 
-    /// Path params when `path` fits the pattern (`{id}` matches one non-empty segment).
-    func match(_ parts: [Substring]) -> [String: String]? {
-        guard parts.count == segments.count else { return nil }
+    /// Whether `parts` fit the pattern (`{id}` matches one non-empty segment). Byte comparison, nothing
+    /// allocated: it runs for every route on every request.
+    func fits(_ parts: [Substring]) -> Bool {
+        guard parts.count == literals.count else { return false }
+        for (literal, part) in zip(literals, parts) {
+            if let literal, !Self.same(literal, part) { return false }
+        }
+        return true
+    }
+
+    /// Byte equality: lengths first, then one memcmp (a generic `elementsEqual` walked byte by byte).
+    static func same(_ literal: [UInt8], _ part: Substring) -> Bool {
+        let utf8 = part.utf8
+        guard literal.count == utf8.count else { return false }
+        guard !literal.isEmpty else { return true }
+        return utf8.withContiguousStorageIfAvailable { bytes in
+            literal.withUnsafeBufferPointer { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+        } ?? literal.elementsEqual(utf8)
+    }
+
+    /// The path params of `parts`, which fit the pattern.
+    func params(_ parts: [Substring]) -> [String: String] {
         var params: [String: String] = [:]
-        for (pattern, part) in zip(segments, parts) {
-            if pattern.first == "{" {
-                params[String(pattern.dropFirst().dropLast())] = String(part)
-            } else if pattern != part {
-                return nil
-            }
+        guard paramCount > 0 else { return params }
+        params.reserveCapacity(paramCount)
+        for (name, part) in zip(names, parts) {
+            if let name { params[name] = String(part) }
         }
         return params
     }
@@ -76,27 +104,36 @@ public struct Router: Sendable {
         let parts = all.dropFirst().map { Substring($0) }
         // The most specific pattern wins: `/knowledge/import` over `/knowledge/{entryId}`.
         var allowed: [String] = []
-        var found: (Route, [String: String])?
+        var found: Route?
         var fewestParams = Int.max
         for route in routes {
-            guard let params = route.match(parts), params.count <= fewestParams else { continue }
-            if params.count < fewestParams {
-                fewestParams = params.count
+            guard route.paramCount <= fewestParams, route.fits(parts) else { continue }
+            if route.paramCount < fewestParams {
+                fewestParams = route.paramCount
                 allowed = []
                 found = nil
             }
             allowed.append(route.method)
-            if route.method == request.method { found = (route, params) }
+            if route.method == request.method { found = route }
         }
         guard !allowed.isEmpty else { throw APIError(404, "No such endpoint: \(request.method) \(request.path)") }
-        guard let (route, params) = found else {
+        guard let route = found else {
             throw APIError(405, "Method \(request.method) is not allowed here", headers: ["Allow": allowed.joined(separator: ", ")])
         }
+        let params = route.params(parts)
         matched = route.label
         try checkOrigin(request)
         try checkBody(request, limit: context.config.maxBodyBytes)
         var request = request
         request.pathParams = params
+        if let key = request.header(Idempotency.header), !["GET", "HEAD"].contains(request.method) {
+            // Refused rather than ignored: a client retrying in the belief that its key protects it would
+            // apply the change twice. (On GET and HEAD, which change nothing, it is ignored.)
+            guard route.idempotent else {
+                throw APIError.badRequest("Idempotency-Key is not supported on \(route.label.method) \(route.label.route)")
+            }
+            return try Idempotency.run(request, context, key: key) { try route.handler(request, context) }
+        }
         return try route.handler(request, context)
     }
 

@@ -54,6 +54,26 @@ public final class CapacityGate: Sendable {
     /// `queueLimited: false` is for callers that cannot flood (an admin's authenticated work): they wait
     /// up to `waitSeconds` however long the queue is, and do not count in it.
     public func run<T>(queueLimited: Bool = true, _ body: () throws -> T) throws -> T {
+        try acquire(queueLimited: queueLimited)
+        defer { release() }
+        return try body()
+    }
+
+    /// One slot, held until the returned value is released: for work that outlives the call that admits it
+    /// (a streamed response, produced after its handler returned). Throws as `run` does.
+    public func hold() throws -> Slot {
+        try acquire(queueLimited: true)
+        return Slot(self)
+    }
+
+    /// A held slot; it frees itself when the last reference goes, whichever way the work ended.
+    public final class Slot: Sendable {
+        let gate: CapacityGate
+        init(_ gate: CapacityGate) { self.gate = gate }
+        deinit { gate.release() }
+    }
+
+    private func acquire(queueLimited: Bool) throws {
         if slots.wait(timeout: .now()) != .success {
             let queued = queueLimited ? waiting.wrappingAdd(1, ordering: .relaxed).newValue : 0
             defer { if queueLimited { waiting.wrappingSubtract(1, ordering: .relaxed) } }
@@ -62,10 +82,10 @@ public final class CapacityGate: Sendable {
             }
         }
         held.add(1, ordering: .relaxed)
-        defer {
-            held.subtract(1, ordering: .relaxed)
-            slots.signal()
-        }
-        return try body()
+    }
+
+    private func release() {
+        held.subtract(1, ordering: .relaxed)
+        slots.signal()
     }
 }

@@ -4,14 +4,13 @@ import EdmoService
 import Foundation
 import Synchronization
 
-/// N worker threads, each looping `FCGX_Accept_r` on one listening socket (blocking I/O, like PHP-FPM).
+/// N worker threads serving the requests of every connection nginx holds, kept alive or not
+/// (`ConnectionLoop` waits on the connections; a worker takes one only when a request is there).
 ///
-/// Shutdown: SIGTERM/SIGINT are blocked in every thread and taken by `sigwait` in `run()`. Then
-/// `FCGX_ShutdownPending()` makes libfcgi refuse new accepts, and SIGUSR1 (handler installed without
-/// SA_RESTART) knocks idle workers out of `accept()`. Workers block SIGUSR1 while they serve a request,
-/// so an in-flight request is never interrupted; it finishes, then the worker sees the pending signal
-/// and exits. The listening socket itself is left alone: under systemd it is shared with the socket unit
-/// and must stay usable for the next start.
+/// Shutdown: SIGTERM/SIGINT are blocked in every thread and taken by `sigwait` in `run()`. The loop then
+/// stops accepting, closes the idle connections and closes its queue; workers finish the requests already
+/// queued or in flight, then exit. The listening socket itself is left alone: under systemd it is shared
+/// with the socket unit and must stay usable for the next start.
 public final class FastCGIServer: Sendable {
     let listenFd: Int32
     let workers: Int
@@ -20,7 +19,6 @@ public final class FastCGIServer: Sendable {
     let log: Logger
     /// Hears the number of workers, and each one going into and out of a request.
     let metrics: Metrics?
-    let stopping = Atomic<Bool>(false)
     let running = Atomic<Int>(0)
 
     public init(
@@ -36,22 +34,19 @@ public final class FastCGIServer: Sendable {
     }
 
     /// Serves until SIGTERM or SIGINT; returns once in-flight requests are done (or after `drainSeconds`).
-    public func run(drainSeconds: Double = 10) {
+    public func run(drainSeconds: Double = 10) throws {
         FCGX_Init()
         signal(SIGPIPE, SIG_IGN)
-        var wake = sigaction()
-        wake.__sigaction_handler.sa_handler = { _ in }
-        wake.sa_flags = 0
-        sigemptyset(&wake.sa_mask)
-        sigaction(SIGUSR1, &wake, nil)
-
         var stopSignals = Self.blockStopSignals()
+        Self.raiseDescriptorLimit()
+        let loop = try ConnectionLoop(listenFd: listenFd, log: log, metrics: metrics)
 
+        let events = Self.startThread { loop.run() }
         var threads: [pthread_t] = []
         for _ in 0..<workers {
             running.add(1, ordering: .sequentiallyConsistent)
             threads.append(Self.startThread { [self] in
-                self.workerLoop()
+                self.workerLoop(loop)
                 self.running.subtract(1, ordering: .sequentiallyConsistent)
             })
         }
@@ -61,12 +56,11 @@ public final class FastCGIServer: Sendable {
         var received: Int32 = 0
         sigwait(&stopSignals, &received)
         log.info("signal \(received): finishing in-flight requests")
-        stopping.store(true, ordering: .sequentiallyConsistent)
-        FCGX_ShutdownPending()
+        loop.stop()
+        pthread_join(events, nil)
 
         let deadline = Date().addingTimeInterval(drainSeconds)
         while running.load(ordering: .sequentiallyConsistent) > 0 && Date() < deadline {
-            for thread in threads { pthread_kill(thread, SIGUSR1) }
             usleep(20_000)
         }
         if running.load(ordering: .sequentiallyConsistent) > 0 {
@@ -75,6 +69,14 @@ public final class FastCGIServer: Sendable {
         }
         for thread in threads { pthread_join(thread, nil) }
         log.info("stopped")
+    }
+
+    /// Every connection nginx keeps is an open descriptor here: take the hard limit, not the soft 1024.
+    static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = min(limit.rlim_max, 1 << 20)
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// Blocks SIGTERM and SIGINT in the calling thread (and every thread it starts afterwards), so that only
@@ -89,35 +91,36 @@ public final class FastCGIServer: Sendable {
         return stopSignals
     }
 
-    func workerLoop() {
-        var usr1 = sigset_t()
-        sigemptyset(&usr1)
-        sigaddset(&usr1, SIGUSR1)
+    func workerLoop(_ loop: ConnectionLoop) {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
-        FCGX_InitRequest(request, listenFd, 0)
-        while !stopping.load(ordering: .sequentiallyConsistent) {
-            let rc = FCGX_Accept_r(request)
-            pthread_sigmask(SIG_BLOCK, &usr1, nil)
-            defer { pthread_sigmask(SIG_UNBLOCK, &usr1, nil) }
-            if rc < 0 {
-                if stopping.load(ordering: .sequentiallyConsistent) { break }
-                log.error("FCGX_Accept_r failed: \(rc)")
-                usleep(10_000)
+        while let fd = loop.ready.pop() {
+            // libfcgi reads the request from this connection. It must not accept one itself: with no listening
+            // socket (-1) it gives up instead when the connection turns out closed, and closes it.
+            FCGX_InitRequest(request, -1, 0)
+            request.pointee.ipcFd = fd
+            request.pointee.keepConnection = 1
+            guard FCGX_Accept_r(request) == 0 else {
+                if request.pointee.ipcFd >= 0 { close(request.pointee.ipcFd) }
+                loop.closed()
                 continue
             }
             metrics?.workerBusy()
             serve(request)
             FCGX_Finish_r(request)
             metrics?.workerIdle()
+            // Still open: nginx asked to keep it (FCGI_KEEP_CONN) and nothing failed.
+            if request.pointee.ipcFd >= 0 { loop.giveBack(fd) } else { loop.closed() }
         }
     }
 
     func serve(_ request: UnsafeMutablePointer<FCGX_Request>) {
         let params = Self.params(request.pointee.envp)
         let declared = params.contentLength.flatMap { Int($0) } ?? 0
-        // Past the limit the body is not read at all; the router answers 413 from CONTENT_LENGTH.
+        // Past the limit the body is not read at all; the router answers 413 from CONTENT_LENGTH. Its unread
+        // records would then be taken for the next request on a kept connection, so this one is closed.
         let body = declared > maxBodyBytes ? [] : Self.readBody(request.pointee.in, count: declared)
+        if declared > maxBodyBytes { request.pointee.keepConnection = 0 }
         let response = handler(Request.fromCGI(params, body: body))
         response.send(to: FastCGIWriter(stream: request.pointee.out)) { [log] error in
             log.error("a streamed response stopped early: \(error)")

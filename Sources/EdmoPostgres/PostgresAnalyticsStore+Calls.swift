@@ -47,7 +47,9 @@ extension PostgresAnalyticsStore {
     ///
     /// A call erased meanwhile: its row was locked by the erasure, which this waits for, then finds it gone and
     /// its hash recorded, so the report is dropped.
-    public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage], erasedKey: String?) throws -> Bool {
+    public func upsertCall(
+        _ record: ConversationRecord, messages: [ConversationMessage], erasedKey: String?, event: OutboxEvent?
+    ) throws -> Bool {
         try database.callReports.write { connection in
             // Each turn either decides, or finds that another host inserted the call since it looked; a
             // call is inserted once, so the second turn finds it.
@@ -61,6 +63,7 @@ extension PostgresAnalyticsStore {
                     try PostgresConversations.replace(connection, record)
                     try connection.execute("DELETE FROM conversation_messages WHERE conversation_id = $1", [record.id])
                     try PostgresConversations.append(connection, conversationId: record.id, messages)
+                    try PostgresOutbox.write(connection, event)
                     return .init(changed: true, rollup: [(existing, -1), (record, 1)])
                 }
                 if let erasedKey, try PostgresConversationRemoval.isErased(connection, key: erasedKey) {
@@ -68,6 +71,7 @@ extension PostgresAnalyticsStore {
                 }
                 if try PostgresConversations.insert(connection, record, ifAbsent: true) {
                     try PostgresConversations.append(connection, conversationId: record.id, messages)
+                    try PostgresOutbox.write(connection, event)
                     return .init(changed: true, rollup: [(record, 1)])
                 }
             }

@@ -37,13 +37,14 @@ extension PostgresAnalyticsStore {
                 ON CONFLICT (id_hash) DO NOTHING
                 """,
                 [PostgresTextArray(ids.map(erasedKey)), orgId, now])
+            try PostgresOutbox.erase(connection, subjects: ids, now: now)
             return try PostgresConversationRemoval.remove(connection, ids: ids)
         }
     }
 }
 
 /// Removing locked conversations inside the caller's transaction, their counts kept in `analytics_retired`
-/// (`ConversationRemoval` on SQLite).
+/// and `analytics_retired_hourly` (`ConversationRemoval` on SQLite).
 enum PostgresConversationRemoval {
     static func isErased(_ connection: PostgresConnection, key: String) throws -> Bool {
         try connection.query("SELECT 1 FROM erased_conversations WHERE id_hash = $1", [key]).first != nil
@@ -57,21 +58,24 @@ enum PostgresConversationRemoval {
         guard !ids.isEmpty else { return RemovedCounts() }
         let none = PostgresAnalyticsRollup.none
         let batch = PostgresTextArray(ids)
-        try connection.execute(
-            """
-            INSERT INTO analytics_retired (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
-                                           conversations, duration_seconds)
-            SELECT COALESCE(assistant_id, '\(none)'), COALESCE(phone_number_id, '\(none)'), day, org_id, channel, sentiment,
-                   resolution, count(*), sum(duration_seconds)
-            FROM conversations
-            WHERE id = ANY($1::text[]) AND status = $2 AND sentiment IS NOT NULL AND resolution IS NOT NULL
-            GROUP BY 1, 2, day, org_id, channel, sentiment, resolution
-            ORDER BY 3, 4, 5, 6, 7, 1, 2
-            ON CONFLICT (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution) DO UPDATE SET
-                conversations = analytics_retired.conversations + excluded.conversations,
-                duration_seconds = analytics_retired.duration_seconds + excluded.duration_seconds
-            """,
-            [batch, ConversationStatus.ended.rawValue])
+        // Per UTC hour, then per day: the order the rebuild locks them in.
+        for (table, period, value) in [("analytics_retired_hourly", "hour", "substr(created_at, 1, 13)"), ("analytics_retired", "day", "day")] {
+            try connection.execute(
+                """
+                INSERT INTO \(table) (assistant_id, phone_number_id, \(period), org_id, channel, sentiment, resolution,
+                                      conversations, duration_seconds)
+                SELECT COALESCE(assistant_id, '\(none)'), COALESCE(phone_number_id, '\(none)'), \(value), org_id, channel, sentiment,
+                       resolution, count(*), sum(duration_seconds)
+                FROM conversations
+                WHERE id = ANY($1::text[]) AND status = $2 AND sentiment IS NOT NULL AND resolution IS NOT NULL
+                GROUP BY 1, 2, 3, org_id, channel, sentiment, resolution
+                ORDER BY 3, 4, 5, 6, 7, 1, 2
+                ON CONFLICT (assistant_id, phone_number_id, \(period), org_id, channel, sentiment, resolution) DO UPDATE SET
+                    conversations = \(table).conversations + excluded.conversations,
+                    duration_seconds = \(table).duration_seconds + excluded.duration_seconds
+                """,
+                [batch, ConversationStatus.ended.rawValue])
+        }
         let messages = try connection.execute("DELETE FROM conversation_messages WHERE conversation_id = ANY($1::text[])", [batch])
         let conversations = try connection.execute("DELETE FROM conversations WHERE id = ANY($1::text[])", [batch])
         return RemovedCounts(conversations: conversations, messages: messages)

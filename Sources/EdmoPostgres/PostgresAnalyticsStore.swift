@@ -13,11 +13,15 @@ public struct PostgresAnalyticsStore: AnalyticsStore {
     /// The conditions shared by the aggregate read and the recount: on the aggregates, '' is the row for
     /// "any assistant" (or number); on the conversations, only the analysed ended ones count.
     /// `grouped` by an assistant or number: the aggregate rows of each one (not '' = "any") are read.
-    static func conditions(_ f: AnalyticsFilter, aggregate: Bool, grouped: AnalyticsDimension? = nil) -> PostgresConditions {
+    /// `hours` (`YYYY-MM-DDTHH`, both included) replace the filter's days, on a table with an `hour` column.
+    static func conditions(_ f: AnalyticsFilter, aggregate: Bool, grouped: AnalyticsDimension? = nil, hours: HourRange? = nil) -> PostgresConditions {
         var c = PostgresConditions()
         if aggregate {
             for (dimension, value) in [(AnalyticsDimension.assistantId, f.assistantId), (.phoneNumberId, f.phoneNumberId)] {
-                if grouped == dimension {
+                if grouped == dimension, let keys = hours?.groupKeys {
+                    c.add("\(dimension.column) = ANY(?::text[])", PostgresTextArray(keys))
+                    if let value { c.add("\(dimension.column) = ?", value) }
+                } else if grouped == dimension {
                     c.add("\(dimension.column) <> ''")
                     if let value { c.add("\(dimension.column) = ?", value) }
                 } else {
@@ -29,8 +33,17 @@ public struct PostgresAnalyticsStore: AnalyticsStore {
             if let a = f.assistantId { c.add("assistant_id = ?", a) }
             if let p = f.phoneNumberId { c.add("phone_number_id = ?", p) }
         }
-        c.add("day >= ?", f.fromDay)
-        if let to = f.toDay { c.add("day <= ?", to) }
+        if let hours {
+            if let only = hours.only {
+                c.add("hour = ANY(?::text[])", PostgresTextArray(only))
+            } else {
+                c.add("hour >= ?", hours.from)
+                c.add("hour <= ?", hours.to)
+            }
+        } else {
+            c.add("day >= ?", f.fromDay)
+            if let to = f.toDay { c.add("day <= ?", to) }
+        }
         // ASCII letters only, whatever the database's locale: as SQLite's lower().
         if !aggregate, let needle = f.searchNeedle {
             c.add("strpos(translate(summary, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), ?) > 0", needle)

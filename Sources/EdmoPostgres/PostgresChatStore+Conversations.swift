@@ -49,7 +49,9 @@ extension PostgresChatStore {
         }
     }
 
-    public func endConversation(id: String, outcome: ConversationOutcome, now: Date) throws {
+    public func endConversation(
+        id: String, outcome: ConversationOutcome, now: Date, event: (ConversationRecord) throws -> OutboxEvent?
+    ) throws {
         try database.write { connection in
             guard let open = try PostgresConversations.find(connection, id: id, locking: true) else { throw StoreError.notFound("Conversation") }
             let started = Timestamp.parse(open.startedAt) ?? now
@@ -68,6 +70,7 @@ extension PostgresChatStore {
             ended.updatedAt = Timestamp.format(now)
             try PostgresConversations.replace(connection, ended)
             try PostgresAnalyticsRollup.apply(connection, [(open, -1), (ended, 1)])
+            try PostgresOutbox.write(connection, try event(ended))
         }
     }
 

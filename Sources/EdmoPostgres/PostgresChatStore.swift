@@ -84,9 +84,11 @@ public struct PostgresChatStore: ChatStore {
 
     /// One statement: hosts recording the same question at once all land on the one pending row (the
     /// partial unique index), each adding its occurrence after the previous one committed.
-    public func recordGap(orgId: String, assistantId: String, question: String, normalized: String, newId: String, now: Date) throws -> KnowledgeGap {
+    public func recordGap(
+        orgId: String, assistantId: String, question: String, normalized: String, newId: String, now: Date, event: OutboxEvent?
+    ) throws -> KnowledgeGap {
         try database.write { connection in
-            try KnowledgeGap(postgres: try connection.query(
+            let gap = try KnowledgeGap(postgres: try connection.query(
                 """
                 INSERT INTO knowledge_gaps (id, org_id, assistant_id, question, normalized, occurrences, priority, status, created_at, updated_at)
                 VALUES ($1, $2, $3, $4, $5, 1, 'low', 'pending', $6, $6)
@@ -99,6 +101,8 @@ public struct PostgresChatStore: ChatStore {
                 RETURNING \(ChatColumns.gap)
                 """,
                 [newId, orgId, assistantId, question, normalized, now])[0])
+            if gap.id == newId { try PostgresOutbox.write(connection, event) }
+            return gap
         }
     }
 

@@ -55,24 +55,28 @@ enum PostgresConversations {
     }
 }
 
-/// Keeps `analytics_daily` equal to a count of the analysed conversations (`AnalyticsRollup` on SQLite),
-/// in the transaction that writes them.
+/// Keeps `analytics_daily` and `analytics_hourly` equal to a count of the analysed conversations
+/// (`AnalyticsRollup` on SQLite), in the transaction that writes them.
 ///
-/// Every conversation counts in four rows of the same day, and the row for "any assistant, any number" is
-/// shared by every report of that day: its lock is held from its update to the commit. So the rows are
-/// written in one global order, the shared ones last (two transactions never wait for each other's rows
-/// in opposite orders, so never deadlock, and the hottest lock is held the shortest), and a replaced
-/// conversation's -1 and +1 to the same row are summed into one update.
+/// Every conversation counts in four rows of the same day (and four of the same hour), and the row for "any
+/// assistant, any number" is shared by every report of that day: its lock is held from its update to the
+/// commit. So the rows are written in one global order, the hourly ones first and the shared ones last (two
+/// transactions never wait for each other's rows in opposite orders, so never deadlock, and the hottest lock
+/// is held the shortest), a replaced conversation's -1 and +1 to the same row are summed into one update, and
+/// each table's rows are one statement (two round trips for a whole group commit, not eight per report).
 enum PostgresAnalyticsRollup {
     /// Marks "no assistant / no number" so that it differs from '' ("any").
     static let none = "-"
 
     struct Key: Hashable {
+        /// `day` holds the UTC hour (`YYYY-MM-DDTHH`) in `analytics_hourly`.
+        var hourly: Bool
         var assistant, phoneNumber, day, org, channel, sentiment, resolution: String
 
-        /// The write order: by day and values, then the specific rows before the shared ones ('' sorts last
-        /// in descending order).
+        /// The write order: the hourly table first, by period and values, then the specific rows before the
+        /// shared ones ('' sorts last in descending order).
         static func precedes(_ a: Key, _ b: Key) -> Bool {
+            if a.hourly != b.hourly { return a.hourly }
             let (x, y) = ([a.day, a.org, a.channel, a.sentiment, a.resolution], [b.day, b.org, b.channel, b.sentiment, b.resolution])
             if x != y { return x.lexicographicallyPrecedes(y) }
             return [b.assistant, b.phoneNumber].lexicographicallyPrecedes([a.assistant, a.phoneNumber])
@@ -86,37 +90,51 @@ enum PostgresAnalyticsRollup {
         for (c, sign) in changes {
             guard c.isCounted, let sentiment = c.sentiment, let resolution = c.resolution else { continue }
             let assistant = c.assistantId ?? none, number = c.phoneNumberId ?? none
-            for (a, p) in [(assistant, number), (assistant, ""), ("", number), ("", "")] {
-                let key = Key(
-                    assistant: a, phoneNumber: p, day: c.day, org: c.orgId, channel: c.channel.rawValue,
-                    sentiment: sentiment.rawValue, resolution: resolution.rawValue)
-                deltas[key, default: (0, 0)].conversations += sign
-                deltas[key, default: (0, 0)].duration += sign * c.durationSeconds
+            for (hourly, period) in [(false, c.day), (true, c.hour)] {
+                for (a, p) in [(assistant, number), (assistant, ""), ("", number), ("", "")] {
+                    let key = Key(
+                        hourly: hourly, assistant: a, phoneNumber: p, day: period, org: c.orgId, channel: c.channel.rawValue,
+                        sentiment: sentiment.rawValue, resolution: resolution.rawValue)
+                    deltas[key, default: (0, 0)].conversations += sign
+                    deltas[key, default: (0, 0)].duration += sign * c.durationSeconds
+                }
             }
         }
-        for key in deltas.keys.sorted(by: Key.precedes) {
-            let delta = deltas[key]!
-            guard delta != (0, 0) else { continue }
-            let values: [(any PostgresEncodable)?] = [key.assistant, key.phoneNumber, key.day, key.org, key.channel, key.sentiment, key.resolution]
-            let left: Int = try connection.query(
+        let sorted = deltas.keys.sorted(by: Key.precedes).filter { deltas[$0]! != (0, 0) }
+        // One statement per table, whatever the number of rows: its rows are written in the order given.
+        for hourly in [true, false] {
+            let keys = sorted.filter { $0.hourly == hourly }
+            guard !keys.isEmpty else { continue }
+            let (table, period) = hourly ? ("analytics_hourly", "hour") : ("analytics_daily", "day")
+            let columns: [(Key) -> String] = [\.assistant, \.phoneNumber, \.day, \.org, \.channel, \.sentiment, \.resolution]
+            let arrays: [(any PostgresEncodable)?] = columns.map { column in PostgresTextArray(keys.map(column)) }
+            let numbers: [(any PostgresEncodable)?] = [
+                PostgresTextArray(keys.map { String(deltas[$0]!.conversations) }), PostgresTextArray(keys.map { String(deltas[$0]!.duration) }),
+            ]
+            let pk = "assistant_id, phone_number_id, \(period), org_id, channel, sentiment, resolution"
+            let emptied = try connection.query(
                 """
-                INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
-                                             conversations, duration_seconds)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                ON CONFLICT (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution) DO UPDATE SET
-                    conversations = analytics_daily.conversations + excluded.conversations,
-                    duration_seconds = analytics_daily.duration_seconds + excluded.duration_seconds
-                RETURNING conversations
+                INSERT INTO \(table) (\(pk), conversations, duration_seconds)
+                SELECT a, p, period, org, channel, sentiment, resolution, n, duration
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[])
+                     WITH ORDINALITY AS d(a, p, period, org, channel, sentiment, resolution, n, duration, i)
+                ORDER BY i
+                ON CONFLICT (\(pk)) DO UPDATE SET
+                    conversations = \(table).conversations + excluded.conversations,
+                    duration_seconds = \(table).duration_seconds + excluded.duration_seconds
+                RETURNING (conversations = 0) AS emptied
                 """,
-                values + [delta.conversations, delta.duration])[0]["conversations"]
-            // A row that counts nothing is removed, as SQLite removes the day's empty rows.
-            if left == 0 {
+                arrays + numbers
+            ).rows.contains { try $0["emptied"] as Bool }
+            // A row that counts nothing is removed, as SQLite removes the empty rows.
+            if emptied {
                 try connection.execute(
                     """
-                    DELETE FROM analytics_daily WHERE assistant_id = $1 AND phone_number_id = $2 AND day = $3 AND org_id = $4
-                        AND channel = $5 AND sentiment = $6 AND resolution = $7 AND conversations = 0
+                    DELETE FROM \(table) WHERE (\(pk)) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                                                               $6::text[], $7::text[]))
+                        AND conversations = 0
                     """,
-                    values)
+                    arrays)
             }
         }
     }
@@ -132,28 +150,43 @@ enum PostgresAnalyticsRollup {
          FROM analytics_retired) AS counted
         """
 
+    /// `counted` per UTC hour: the conversations by the hour of their `created_at`, and `analytics_retired_hourly`.
+    static let countedHourly = """
+        (SELECT org_id, assistant_id, phone_number_id, substr(created_at, 1, 13) AS hour, channel, sentiment, resolution, status,
+                1::bigint AS n, duration_seconds
+         FROM conversations
+         UNION ALL
+         SELECT org_id, NULLIF(assistant_id, '\(none)'), NULLIF(phone_number_id, '\(none)'), hour, channel, sentiment, resolution,
+                '\(ConversationStatus.ended.rawValue)', conversations, duration_seconds
+         FROM analytics_retired_hourly) AS counted
+        """
+
     /// Recomputes every aggregate from the conversations and the removed ones' counts (`edmo analytics
     /// rebuild`). The table locks make writers wait until the new rows are committed: a conversation written
     /// meanwhile either committed before (and is counted here) or adds its own delta after; a removal (which
-    /// writes `analytics_retired` before it deletes) either committed before or moves its conversations after;
+    /// writes the retired counts before it deletes) either committed before or moves its conversations after;
     /// readers go on reading the old rows.
     static func rebuild(_ connection: PostgresConnection) throws {
-        try connection.execute("LOCK TABLE analytics_daily IN EXCLUSIVE MODE")
-        try connection.execute("LOCK TABLE analytics_retired IN EXCLUSIVE MODE")
-        try connection.execute("DELETE FROM analytics_daily")
-        // The four groupings of `apply`, each in one statement.
-        for (a, p) in [("COALESCE(assistant_id, '\(none)')", "COALESCE(phone_number_id, '\(none)')"),
-                       ("COALESCE(assistant_id, '\(none)')", "''"), ("''", "COALESCE(phone_number_id, '\(none)')"), ("''", "''")] {
-            try connection.execute(
-                """
-                INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
-                                             conversations, duration_seconds)
-                SELECT \(a), \(p), day, org_id, channel, sentiment, resolution, sum(n), sum(duration_seconds)
-                FROM \(counted)
-                WHERE status = $1 AND sentiment IS NOT NULL AND resolution IS NOT NULL
-                GROUP BY 1, 2, day, org_id, channel, sentiment, resolution
-                """,
-                [ConversationStatus.ended.rawValue])
+        // The order every writer takes them in: the hourly table first (`Key.precedes`), as the removals.
+        for table in ["analytics_hourly", "analytics_daily", "analytics_retired_hourly", "analytics_retired"] {
+            try connection.execute("LOCK TABLE \(table) IN EXCLUSIVE MODE")
+        }
+        for (table, period, source) in [("analytics_daily", "day", counted), ("analytics_hourly", "hour", countedHourly)] {
+            try connection.execute("DELETE FROM \(table)")
+            // The four groupings of `apply`, each in one statement.
+            for (a, p) in [("COALESCE(assistant_id, '\(none)')", "COALESCE(phone_number_id, '\(none)')"),
+                           ("COALESCE(assistant_id, '\(none)')", "''"), ("''", "COALESCE(phone_number_id, '\(none)')"), ("''", "''")] {
+                try connection.execute(
+                    """
+                    INSERT INTO \(table) (assistant_id, phone_number_id, \(period), org_id, channel, sentiment, resolution,
+                                          conversations, duration_seconds)
+                    SELECT \(a), \(p), \(period), org_id, channel, sentiment, resolution, sum(n), sum(duration_seconds)
+                    FROM \(source)
+                    WHERE status = $1 AND sentiment IS NOT NULL AND resolution IS NOT NULL
+                    GROUP BY 1, 2, \(period), org_id, channel, sentiment, resolution
+                    """,
+                    [ConversationStatus.ended.rawValue])
+            }
         }
     }
 }

@@ -85,6 +85,7 @@ extension PostgresDatabase {
         Stores(
             accounts: PostgresAccountStore(database: self), resources: PostgresResourceStore(database: self),
             chats: PostgresChatStore(database: self), analytics: PostgresAnalyticsStore(database: self),
-            audit: PostgresAuditStore(database: self), health: self)
+            audit: PostgresAuditStore(database: self), webhooks: PostgresWebhookStore(database: self),
+            idempotency: PostgresIdempotencyStore(database: self), health: self)
     }
 }

@@ -16,7 +16,7 @@ extension PostgresResourceStore {
         return try database.read { connection in
             try connection.query(
                 """
-                SELECT \(table.postgresIdColumn) AS id, \(table.postgresSealedColumn) AS sealed FROM \(table.rawValue)
+                SELECT \(table.postgresIdColumn) AS id, \(table.postgresSealedColumn) AS sealed FROM \(table.tableName)
                 WHERE \(conditions.joined(separator: " AND ")) ORDER BY \(table.postgresIdColumn) LIMIT $\(parameters.count)
                 """,
                 parameters
@@ -33,7 +33,7 @@ extension PostgresResourceStore {
             for change in changes {
                 let changed = try connection.execute(
                     """
-                    UPDATE \(table.rawValue) SET \(table.postgresSealedColumn) = $1
+                    UPDATE \(table.tableName) SET \(table.postgresSealedColumn) = $1
                     WHERE \(table.postgresIdColumn) = $2 AND \(table.postgresSealedColumn) = $3
                     """,
                     [change.new, change.id, change.old])
@@ -47,5 +47,12 @@ extension PostgresResourceStore {
 extension SealedTable {
     /// Column names come from here, never from input.
     var postgresIdColumn: String { self == .toolSecrets ? "tool_id" : "id" }
-    var postgresSealedColumn: String { self == .toolSecrets ? "sealed" : "credentials" }
+    var postgresSealedColumn: String {
+        switch self {
+        case .toolSecrets: "sealed"
+        case .phoneNumbers: "credentials"
+        case .webhookSecrets: "secret"
+        case .webhookPreviousSecrets: "previous_secret"
+        }
+    }
 }

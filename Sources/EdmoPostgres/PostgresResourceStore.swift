@@ -33,7 +33,9 @@ public struct PostgresResourceStore: ResourceStore {
         }
     }
 
-    public func insertDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: [UInt8]?, completing operation: String?) throws {
+    public func insertDocument(
+        _ kind: DocumentKind, _ record: DocumentRecord, secret: [UInt8]?, completing operation: String?, event: OutboxEvent?
+    ) throws {
         try database.write { connection in
             try connection.execute(
                 """
@@ -45,10 +47,13 @@ public struct PostgresResourceStore: ResourceStore {
                 try connection.execute("INSERT INTO tool_secrets (tool_id, sealed) VALUES ($1, $2)", [record.id, secret])
             }
             try Self.complete(connection, operation)
+            try PostgresOutbox.write(connection, event)
         }
     }
 
-    public func updateDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?) throws -> Int {
+    public func updateDocument(
+        _ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?, event: OutboxEvent?
+    ) throws -> Int {
         try database.write { connection in
             let changed = try connection.execute(
                 """
@@ -69,11 +74,14 @@ public struct PostgresResourceStore: ResourceStore {
                     [record.id, sealed])
             }
             try Self.complete(connection, operation)
+            try PostgresOutbox.write(connection, event)
             return record.version + 1
         }
     }
 
-    public func deleteDocument(_ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?) throws {
+    public func deleteDocument(
+        _ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?, event: OutboxEvent?
+    ) throws {
         try database.write { connection in
             // Deleting an assistant detaches its phone numbers (ON DELETE SET NULL), and the trigger of
             // migrations/postgres/0005 raises their versions, as on SQLite.
@@ -82,6 +90,7 @@ public struct PostgresResourceStore: ResourceStore {
                 [id, orgId, version])
             try Self.requireChange(connection, changed, kind.postgresTable, kind.label, id: id)
             try Self.complete(connection, operation)
+            try PostgresOutbox.write(connection, event)
         }
     }
 

@@ -4,7 +4,10 @@ import Foundation
 
 public struct HTTPResponse: Sendable {
     public var status: Int
+    /// Empty when the body went to a stream's `onEvents` instead (see `HTTPClient.stream`).
     public var body: [UInt8]
+    /// The body was a `text/event-stream` and was handed over as it arrived.
+    public var streamed = false
 }
 
 public enum HTTPClientError: Error, Equatable, CustomStringConvertible {
@@ -45,17 +48,30 @@ public struct HTTPClient: Sendable {
     public init() {}
 
     public func send(method: String, url: String, headers: [String] = [], body: [UInt8]? = nil) throws -> HTTPResponse {
-        precondition(Self.ready, "libcurl failed to initialise")
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw HTTPClientError.invalidURL }
-        guard let gate else { return try perform(method: method, url: url, headers: headers, body: body) }
-        return try gate.run { try perform(method: method, url: url, headers: headers, body: body) }
+        try stream(method: method, url: url, headers: headers, body: body, onEvents: nil)
     }
 
-    private func perform(method: String, url: String, headers: [String], body: [UInt8]?) throws -> HTTPResponse {
+    /// As `send`, but a 2xx `text/event-stream` answer is parsed as it arrives: `onEvents` gets the events
+    /// each chunk completes (the returned body is then empty and `streamed` true). Any other answer is
+    /// collected as `send` does. An error thrown by `onEvents` aborts the transfer and is rethrown. The
+    /// total timeout and size cap cover the whole stream.
+    public func stream(
+        method: String, url: String, headers: [String] = [], body: [UInt8]? = nil,
+        onEvents: (([ServerSentEventParser.Event]) throws -> Void)?
+    ) throws -> HTTPResponse {
+        precondition(Self.ready, "libcurl failed to initialise")
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw HTTPClientError.invalidURL }
+        let sink = ResponseSink(limit: maxResponseBytes, allowPrivate: allowPrivateNetworks)
+        sink.onEvents = onEvents
+        defer { sink.onEvents = nil }  // callers may pass closures that must not outlive this call
+        guard let gate else { return try perform(method: method, url: url, headers: headers, body: body, sink: sink) }
+        return try gate.run { try perform(method: method, url: url, headers: headers, body: body, sink: sink) }
+    }
+
+    private func perform(method: String, url: String, headers: [String], body: [UInt8]?, sink: ResponseSink) throws -> HTTPResponse {
         guard let handle = curl_easy_init() else { throw HTTPClientError.unreachable("curl_easy_init failed") }
         defer { curl_easy_cleanup(handle) }
-
-        let sink = ResponseSink(limit: maxResponseBytes, allowPrivate: allowPrivateNetworks)
+        sink.handle = handle
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         var list: UnsafeMutablePointer<curl_slist>? = nil
         for header in headers { list = curl_slist_append(list, header) }
@@ -91,12 +107,12 @@ public struct HTTPClient: Sendable {
         edmo_curl_setopt_write(handle) { data, size, count, context in
             let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
             let n = size * count
-            guard sink.bytes.count + n <= sink.limit else {
+            guard sink.received + n <= sink.limit else {
                 sink.overflowed = true
                 return 0  // aborts the transfer
             }
-            data!.withMemoryRebound(to: UInt8.self, capacity: n) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
-            return n
+            sink.received += n
+            return data!.withMemoryRebound(to: UInt8.self, capacity: n) { sink.take(UnsafeBufferPointer(start: $0, count: n)) } ? n : 0
         }
         let code: CURLcode = (body ?? []).withUnsafeBufferPointer { buffer in
             if body != nil {
@@ -105,6 +121,7 @@ public struct HTTPClient: Sendable {
             }
             return curl_easy_perform(handle)
         }
+        if let failure = sink.failure { throw failure }
         switch code {
         case CURLE_OK: break
         case _ where sink.refused: throw HTTPClientError.privateAddress
@@ -115,7 +132,7 @@ public struct HTTPClient: Sendable {
         }
         var status = 0
         edmo_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, body: sink.bytes)
+        return HTTPResponse(status: status, body: sink.bytes, streamed: sink.parser != nil)
     }
 
     /// The guard's verdict on the address in libcurl's own `curl_sockaddr`, in place; too short an address
@@ -132,12 +149,49 @@ public struct HTTPClient: Sendable {
     final class ResponseSink {
         let limit: Int
         let allowPrivate: Bool
+        var handle: UnsafeMutableRawPointer?
         var bytes: [UInt8] = []
+        var received = 0
         var overflowed = false
         var refused = false
+        /// Set for `stream`; the parser exists once the answer turned out to be a 2xx event stream.
+        var onEvents: (([ServerSentEventParser.Event]) throws -> Void)?
+        var parser: ServerSentEventParser?
+        var decided = false
+        var failure: Error?
+
         init(limit: Int, allowPrivate: Bool) {
             self.limit = limit
             self.allowPrivate = allowPrivate
+        }
+
+        /// One chunk of the body; false aborts the transfer.
+        func take(_ chunk: UnsafeBufferPointer<UInt8>) -> Bool {
+            if !decided {
+                decided = true
+                if onEvents != nil, isEventStream() { parser = ServerSentEventParser() }
+            }
+            guard parser != nil, let onEvents else {
+                bytes.append(contentsOf: chunk)
+                return true
+            }
+            do {
+                try onEvents(parser!.feed(chunk))
+                return true
+            } catch {
+                failure = error
+                return false
+            }
+        }
+
+        /// The headers are in by the first chunk of the body: a 2xx answer of type text/event-stream?
+        private func isEventStream() -> Bool {
+            var status = 0
+            edmo_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+            var type: UnsafePointer<CChar>?
+            edmo_curl_getinfo_string(handle, CURLINFO_CONTENT_TYPE, &type)
+            guard (200..<300).contains(status), let type else { return false }
+            return String(cString: type).lowercased().hasPrefix("text/event-stream")
         }
     }
 }

@@ -120,8 +120,8 @@ enum ConversationRows {
     }
 }
 
-/// Keeps `analytics_daily` equal to a count of the analysed conversations; called inside the transaction
-/// that writes the conversation.
+/// Keeps `analytics_daily` and `analytics_hourly` equal to a count of the analysed conversations; called
+/// inside the transaction that writes the conversation.
 enum AnalyticsRollup {
     /// Marks "no assistant / no number" so that it differs from '' ("any").
     static let none = "-"
@@ -129,22 +129,34 @@ enum AnalyticsRollup {
     static func apply(_ db: GRDB.Database, _ c: ConversationRecord, sign: Int) throws {
         guard c.isCounted, let sentiment = c.sentiment, let resolution = c.resolution else { return }
         let assistant = c.assistantId ?? none, number = c.phoneNumberId ?? none
-        for (a, p) in [(assistant, number), (assistant, ""), ("", number), ("", "")] {
-            // Cached: this runs four times for every conversation written.
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
-                                                 conversations, duration_seconds)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET conversations = conversations + excluded.conversations,
-                                              duration_seconds = duration_seconds + excluded.duration_seconds
-                    """
-            ).execute(arguments: [
-                a, p, c.day, c.orgId, c.channel.rawValue, sentiment.rawValue, resolution.rawValue, sign, sign * c.durationSeconds,
-            ])
+        let groupings = [(assistant, number), (assistant, ""), ("", number), ("", "")]
+        for (table, period, value) in [("analytics_daily", "day", c.day), ("analytics_hourly", "hour", c.hour)] {
+            for (a, p) in groupings {
+                // Cached: this runs eight times for every conversation written.
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO \(table) (assistant_id, phone_number_id, \(period), org_id, channel, sentiment, resolution,
+                                              conversations, duration_seconds)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT DO UPDATE SET conversations = conversations + excluded.conversations,
+                                                  duration_seconds = duration_seconds + excluded.duration_seconds
+                        """
+                ).execute(arguments: [
+                    a, p, value, c.orgId, c.channel.rawValue, sentiment.rawValue, resolution.rawValue, sign, sign * c.durationSeconds,
+                ])
+            }
         }
         if sign < 0 {
             try db.execute(sql: "DELETE FROM analytics_daily WHERE conversations = 0 AND day = ? AND org_id = ?", arguments: [c.day, c.orgId])
+            // By key: the hourly table is too large to scan on every replaced report.
+            for (a, p) in groupings {
+                try db.cachedStatement(
+                    sql: """
+                        DELETE FROM analytics_hourly WHERE assistant_id = ? AND phone_number_id = ? AND hour = ? AND org_id = ?
+                            AND channel = ? AND sentiment = ? AND resolution = ? AND conversations = 0
+                        """
+                ).execute(arguments: [a, p, c.hour, c.orgId, c.channel.rawValue, sentiment.rawValue, resolution.rawValue])
+            }
         }
     }
 
@@ -159,22 +171,35 @@ enum AnalyticsRollup {
          FROM analytics_retired) AS counted
         """
 
+    /// `counted` per UTC hour: the conversations by the hour of their `created_at`, and `analytics_retired_hourly`.
+    static let countedHourly = """
+        (SELECT org_id, assistant_id, phone_number_id, substr(created_at, 1, 13) AS hour, channel, sentiment, resolution, status,
+                1 AS n, duration_seconds
+         FROM conversations
+         UNION ALL
+         SELECT org_id, NULLIF(assistant_id, '\(none)'), NULLIF(phone_number_id, '\(none)'), hour, channel, sentiment, resolution,
+                '\(ConversationStatus.ended.rawValue)', conversations, duration_seconds
+         FROM analytics_retired_hourly) AS counted
+        """
+
     /// Recomputes every aggregate from the conversations and the removed ones' counts (`edmo analytics rebuild`).
     static func rebuild(_ db: GRDB.Database) throws {
-        try db.execute(sql: "DELETE FROM analytics_daily")
-        // The four groupings of `apply`, each in one statement.
-        for (a, p) in [("COALESCE(assistant_id, '\(none)')", "COALESCE(phone_number_id, '\(none)')"),
-                       ("COALESCE(assistant_id, '\(none)')", "''"), ("''", "COALESCE(phone_number_id, '\(none)')"), ("''", "''")] {
-            try db.execute(
-                sql: """
-                    INSERT INTO analytics_daily (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
-                                                 conversations, duration_seconds)
-                    SELECT \(a), \(p), day, org_id, channel, sentiment, resolution, SUM(n), SUM(duration_seconds)
-                    FROM \(counted)
-                    WHERE status = ? AND sentiment IS NOT NULL AND resolution IS NOT NULL
-                    GROUP BY 1, 2, day, org_id, channel, sentiment, resolution
-                    """,
-                arguments: [ConversationStatus.ended.rawValue])
+        for (table, period, source) in [("analytics_daily", "day", counted), ("analytics_hourly", "hour", countedHourly)] {
+            try db.execute(sql: "DELETE FROM \(table)")
+            // The four groupings of `apply`, each in one statement.
+            for (a, p) in [("COALESCE(assistant_id, '\(none)')", "COALESCE(phone_number_id, '\(none)')"),
+                           ("COALESCE(assistant_id, '\(none)')", "''"), ("''", "COALESCE(phone_number_id, '\(none)')"), ("''", "''")] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO \(table) (assistant_id, phone_number_id, \(period), org_id, channel, sentiment, resolution,
+                                              conversations, duration_seconds)
+                        SELECT \(a), \(p), \(period), org_id, channel, sentiment, resolution, SUM(n), SUM(duration_seconds)
+                        FROM \(source)
+                        WHERE status = ? AND sentiment IS NOT NULL AND resolution IS NOT NULL
+                        GROUP BY 1, 2, \(period), org_id, channel, sentiment, resolution
+                        """,
+                    arguments: [ConversationStatus.ended.rawValue])
+            }
         }
     }
 }

@@ -172,6 +172,7 @@ extension EdmoDatabase {
         Stores(
             accounts: SQLiteAccountStore(database: self), resources: SQLiteResourceStore(database: self),
             chats: SQLiteChatStore(database: self), analytics: SQLiteAnalyticsStore(database: self),
-            audit: SQLiteAuditStore(database: self), health: self)
+            audit: SQLiteAuditStore(database: self), webhooks: SQLiteWebhookStore(database: self),
+            idempotency: SQLiteIdempotencyStore(database: self), health: self)
     }
 }

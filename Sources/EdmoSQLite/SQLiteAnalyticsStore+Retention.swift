@@ -30,12 +30,14 @@ extension SQLiteAnalyticsStore {
                     sql: "INSERT INTO erased_conversations (id_hash, org_id, erased_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     arguments: [erasedKey(id), orgId, Timestamp.format(now)])
             }
+            try SQLiteOutbox.erase(db, subjects: ids, now: now)
             return try ConversationRemoval.remove(db, ids: ids)
         }
     }
 }
 
-/// Removing conversations inside the caller's transaction, their counts kept in `analytics_retired`.
+/// Removing conversations inside the caller's transaction, their counts kept in `analytics_retired` (and
+/// `analytics_retired_hourly`).
 enum ConversationRemoval {
     static func isErased(_ db: GRDB.Database, key: String) throws -> Bool {
         try Bool.fetchOne(
@@ -48,19 +50,22 @@ enum ConversationRemoval {
         guard !ids.isEmpty else { return RemovedCounts() }
         let marks = databaseQuestionMarks(count: ids.count)
         let none = AnalyticsRollup.none
-        try db.execute(
-            sql: """
-                INSERT INTO analytics_retired (assistant_id, phone_number_id, day, org_id, channel, sentiment, resolution,
-                                               conversations, duration_seconds)
-                SELECT COALESCE(assistant_id, '\(none)'), COALESCE(phone_number_id, '\(none)'), day, org_id, channel, sentiment,
-                       resolution, COUNT(*), SUM(duration_seconds)
-                FROM conversations
-                WHERE id IN (\(marks)) AND status = ? AND sentiment IS NOT NULL AND resolution IS NOT NULL
-                GROUP BY 1, 2, day, org_id, channel, sentiment, resolution
-                ON CONFLICT DO UPDATE SET conversations = conversations + excluded.conversations,
-                                          duration_seconds = duration_seconds + excluded.duration_seconds
-                """,
-            arguments: StatementArguments(ids) + [ConversationStatus.ended.rawValue])
+        // Per day and per UTC hour, beside the daily and hourly aggregates.
+        for (table, period, value) in [("analytics_retired", "day", "day"), ("analytics_retired_hourly", "hour", "substr(created_at, 1, 13)")] {
+            try db.execute(
+                sql: """
+                    INSERT INTO \(table) (assistant_id, phone_number_id, \(period), org_id, channel, sentiment, resolution,
+                                          conversations, duration_seconds)
+                    SELECT COALESCE(assistant_id, '\(none)'), COALESCE(phone_number_id, '\(none)'), \(value), org_id, channel,
+                           sentiment, resolution, COUNT(*), SUM(duration_seconds)
+                    FROM conversations
+                    WHERE id IN (\(marks)) AND status = ? AND sentiment IS NOT NULL AND resolution IS NOT NULL
+                    GROUP BY 1, 2, 3, org_id, channel, sentiment, resolution
+                    ON CONFLICT DO UPDATE SET conversations = conversations + excluded.conversations,
+                                              duration_seconds = duration_seconds + excluded.duration_seconds
+                    """,
+                arguments: StatementArguments(ids) + [ConversationStatus.ended.rawValue])
+        }
         try db.execute(sql: "DELETE FROM conversation_messages WHERE conversation_id IN (\(marks))", arguments: StatementArguments(ids))
         let messages = db.changesCount
         try db.execute(sql: "DELETE FROM conversations WHERE id IN (\(marks))", arguments: StatementArguments(ids))

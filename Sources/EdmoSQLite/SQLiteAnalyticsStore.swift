@@ -10,12 +10,18 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
 
     /// WHERE clause and arguments shared by the aggregate read and the recount.
     /// `grouped` by an assistant or number: the aggregate rows of each one (not '' = "any") are read.
-    static func conditions(_ f: AnalyticsFilter, aggregate: Bool, grouped: AnalyticsDimension? = nil) -> (String, StatementArguments) {
+    /// `hours` (`YYYY-MM-DDTHH`, both included) replace the filter's days, on a table with an `hour` column.
+    static func conditions(
+        _ f: AnalyticsFilter, aggregate: Bool, grouped: AnalyticsDimension? = nil, hours: HourRange? = nil
+    ) -> (String, StatementArguments) {
         var parts: [String] = []
         var args: StatementArguments = []
         if aggregate {
             for (dimension, value) in [(AnalyticsDimension.assistantId, f.assistantId), (.phoneNumberId, f.phoneNumberId)] {
-                if grouped == dimension {
+                if grouped == dimension, let keys = hours?.groupKeys {
+                    parts.append("\(dimension.column) IN (SELECT value FROM json_each(?))"); args += [Self.jsonArray(keys)]
+                    if let value { parts.append("\(dimension.column) = ?"); args += [value] }
+                } else if grouped == dimension {
                     parts.append("\(dimension.column) <> ''")
                     if let value { parts.append("\(dimension.column) = ?"); args += [value] }
                 } else {
@@ -29,8 +35,17 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
             if let a = f.assistantId { parts.append("assistant_id = ?"); args += [a] }
             if let p = f.phoneNumberId { parts.append("phone_number_id = ?"); args += [p] }
         }
-        parts.append("day >= ?"); args += [f.fromDay]
-        if let to = f.toDay { parts.append("day <= ?"); args += [to] }
+        if let hours {
+            if let only = hours.only {
+                // Without the range beside it, so that the planner seeks each hour rather than scanning the range.
+                parts.append("hour IN (SELECT value FROM json_each(?))"); args += [Self.jsonArray(only)]
+            } else {
+                parts.append("hour >= ? AND hour <= ?"); args += [hours.from, hours.to]
+            }
+        } else {
+            parts.append("day >= ?"); args += [f.fromDay]
+            if let to = f.toDay { parts.append("day <= ?"); args += [to] }
+        }
         // lower() changes ASCII letters only (SQLite without ICU), as the PostgreSQL store's translate().
         if !aggregate, let needle = f.searchNeedle { parts.append("instr(lower(summary), ?) > 0"); args += [needle] }
         if let o = f.orgId { parts.append("org_id = ?"); args += [o] }
@@ -38,6 +53,12 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
         if let s = f.sentiment { parts.append("sentiment = ?"); args += [s.rawValue] }
         if let r = f.resolution { parts.append("resolution = ?"); args += [r.rawValue] }
         return (parts.joined(separator: " AND "), args)
+    }
+
+    /// Strings as a JSON array, one parameter for `json_each` whatever their number.
+    static func jsonArray(_ values: [String]) -> String {
+        let encoded = try! JSONEncoder().encode(values)
+        return String(decoding: encoded, as: UTF8.self)
     }
 
     /// The sums of a counts query: `total`, `duration`, and one per counted value, named by its raw value.
@@ -166,7 +187,9 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
 
     // MARK: provider calls
 
-    public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage], erasedKey: String?) throws -> Bool {
+    public func upsertCall(
+        _ record: ConversationRecord, messages: [ConversationMessage], erasedKey: String?, event: OutboxEvent?
+    ) throws -> Bool {
         try database.write { db in
             if let erasedKey, try ConversationRemoval.isErased(db, key: erasedKey) { return false }
             if let existing = try ConversationRows.find(db, id: record.id) {
@@ -177,6 +200,7 @@ public struct SQLiteAnalyticsStore: AnalyticsStore {
             }
             try ConversationRows.insert(db, record)
             try ConversationRows.append(db, conversationId: record.id, messages)
+            try SQLiteOutbox.write(db, event)
             return true
         }
     }

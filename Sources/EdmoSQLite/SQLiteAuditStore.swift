@@ -3,37 +3,14 @@ import EdmoStore
 import Foundation
 import GRDB
 
-/// `AuditStore` on SQLite. An append is its own write transaction, right after the change it records has
-/// committed: appends that arrive while one commits wait and go to disk together (`GroupCommit`), so a
-/// burst of changes costs one more fsync, not one each.
+/// `AuditStore` on SQLite. An append is its own write, right after the change it records has committed;
+/// `EdmoDatabase.write` already shares commits between concurrent writes (group commit), so a burst of
+/// changes costs one more fsync, not one each.
 public struct SQLiteAuditStore: AuditStore {
     let database: EdmoDatabase
-    private let appends: GroupCommit<AuditEntry, Void>
 
     public init(database: EdmoDatabase) {
         self.database = database
-        appends = GroupCommit { batch in
-            try database.write { db in
-                var full = false
-                for job in batch {
-                    do {
-                        try db.inSavepoint {
-                            try Self.insert(db, job.work)
-                            return .commit
-                        }
-                        job.result = .success(())
-                    } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
-                        full = true
-                        job.result = .failure(StoreError.storageFull)
-                    } catch {
-                        job.result = .failure(error)
-                    }
-                }
-                // A full disk may have made SQLite roll the whole transaction back (its COMMIT would then fail
-                // as "aborted"): the batch fails as what it is, and none of it is kept.
-                if full { throw StoreError.storageFull }
-            }
-        }
     }
 
     static func insert(_ db: GRDB.Database, _ e: AuditEntry) throws {
@@ -49,7 +26,7 @@ public struct SQLiteAuditStore: AuditStore {
     }
 
     public func append(_ entry: AuditEntry) throws {
-        try EdmoDatabase.translatingFull { try appends.write(entry) }
+        try database.write { db in try Self.insert(db, entry) }
     }
 
     public func entries(_ filter: AuditFilter, limit: Int, offset: Int) throws -> (items: [AuditEntry], total: Int) {

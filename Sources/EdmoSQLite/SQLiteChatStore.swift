@@ -104,7 +104,9 @@ public struct SQLiteChatStore: ChatStore {
 
     // MARK: gaps
 
-    public func recordGap(orgId: String, assistantId: String, question: String, normalized: String, newId: String, now: Date) throws -> KnowledgeGap {
+    public func recordGap(
+        orgId: String, assistantId: String, question: String, normalized: String, newId: String, now: Date, event: OutboxEvent?
+    ) throws -> KnowledgeGap {
         try database.write { db in
             let stamp = Timestamp.format(now)
             try db.execute(
@@ -118,10 +120,12 @@ public struct SQLiteChatStore: ChatStore {
                         updated_at = excluded.updated_at
                     """,
                 arguments: [newId, orgId, assistantId, question, normalized, stamp, stamp])
-            return try KnowledgeGapRow.fetchOne(
+            let gap = try KnowledgeGapRow.fetchOne(
                 db, sql: "SELECT * FROM knowledge_gaps WHERE assistant_id = ? AND normalized = ? AND status = 'pending'",
                 arguments: [assistantId, normalized]
             )!.gap
+            if gap.id == newId { try SQLiteOutbox.write(db, event) }
+            return gap
         }
     }
 
@@ -213,7 +217,9 @@ public struct SQLiteChatStore: ChatStore {
         }
     }
 
-    public func endConversation(id: String, outcome: ConversationOutcome, now: Date) throws {
+    public func endConversation(
+        id: String, outcome: ConversationOutcome, now: Date, event: (ConversationRecord) throws -> OutboxEvent?
+    ) throws {
         try database.write { db in
             guard let open = try ConversationRows.find(db, id: id) else { throw StoreError.notFound("Conversation") }
             let started = Timestamp.parse(open.startedAt) ?? now
@@ -233,6 +239,7 @@ public struct SQLiteChatStore: ChatStore {
             try ConversationRow(ended).update(db)
             if open.isCounted { try AnalyticsRollup.apply(db, open, sign: -1) }
             try AnalyticsRollup.apply(db, ended, sign: 1)
+            try SQLiteOutbox.write(db, try event(ended))
         }
     }
 

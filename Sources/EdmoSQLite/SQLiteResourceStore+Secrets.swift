@@ -15,7 +15,7 @@ extension SQLiteResourceStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT \(table.idColumn) AS id, \(table.sealedColumn) AS sealed FROM \(table.rawValue)
+                    SELECT \(table.idColumn) AS id, \(table.sealedColumn) AS sealed FROM \(table.tableName)
                     WHERE \(conditions.joined(separator: " AND ")) ORDER BY \(table.idColumn) LIMIT ?
                     """,
                 arguments: StatementArguments(arguments)
@@ -30,7 +30,7 @@ extension SQLiteResourceStore {
             for change in changes {
                 try db.execute(
                     sql: """
-                        UPDATE \(table.rawValue) SET \(table.sealedColumn) = ?
+                        UPDATE \(table.tableName) SET \(table.sealedColumn) = ?
                         WHERE \(table.idColumn) = ? AND \(table.sealedColumn) = ?
                         """,
                     arguments: [Data(change.new), change.id, Data(change.old)])
@@ -44,5 +44,12 @@ extension SQLiteResourceStore {
 extension SealedTable {
     /// Column names come from here, never from input.
     var idColumn: String { self == .toolSecrets ? "tool_id" : "id" }
-    var sealedColumn: String { self == .toolSecrets ? "sealed" : "credentials" }
+    var sealedColumn: String {
+        switch self {
+        case .toolSecrets: "sealed"
+        case .phoneNumbers: "credentials"
+        case .webhookSecrets: "secret"
+        case .webhookPreviousSecrets: "previous_secret"
+        }
+    }
 }

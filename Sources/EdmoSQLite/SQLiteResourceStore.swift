@@ -43,7 +43,9 @@ public struct SQLiteResourceStore: ResourceStore {
         }
     }
 
-    public func insertDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: [UInt8]?, completing operation: String?) throws {
+    public func insertDocument(
+        _ kind: DocumentKind, _ record: DocumentRecord, secret: [UInt8]?, completing operation: String?, event: OutboxEvent?
+    ) throws {
         try database.write { db in
             // SQL: the table is the kind's, chosen at run time, where a record type has one fixed table.
             try db.execute(
@@ -51,10 +53,13 @@ public struct SQLiteResourceStore: ResourceStore {
                 arguments: [record.id, record.orgId, record.providerId, record.body, record.createdAt, record.updatedAt])
             if let secret { try ToolSecretRow(toolId: record.id, sealed: Data(secret)).insert(db) }
             try Self.complete(db, operation)
+            try SQLiteOutbox.write(db, event)
         }
     }
 
-    public func updateDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?) throws -> Int {
+    public func updateDocument(
+        _ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?, event: OutboxEvent?
+    ) throws -> Int {
         try database.write { db in
             try db.execute(
                 sql: """
@@ -72,17 +77,21 @@ public struct SQLiteResourceStore: ResourceStore {
                     arguments: [record.id, Data(sealed)])
             }
             try Self.complete(db, operation)
+            try SQLiteOutbox.write(db, event)
             return record.version + 1
         }
     }
 
-    public func deleteDocument(_ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?) throws {
+    public func deleteDocument(
+        _ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?, event: OutboxEvent?
+    ) throws {
         try database.write { db in
             try db.execute(
                 sql: "DELETE FROM \(kind.table) WHERE id = ? AND org_id = ? AND (? IS NULL OR version = ?)",
                 arguments: [id, orgId, version, version])
             try Self.requireChange(db, kind.table, kind.label, id: id)
             try Self.complete(db, operation)
+            try SQLiteOutbox.write(db, event)
         }
     }
 

@@ -13,6 +13,10 @@ public struct AppContext: Sendable {
     public var analytics: any AnalyticsStore
     /// The audit log; write to it through `AuditTrail.record`.
     public var audit: any AuditStore
+    /// Outbound events: endpoints, the outbox, deliveries.
+    public var webhooks: any WebhookStore
+    /// Idempotency-Key rows (see `Idempotency` in EdmoAPI).
+    public var idempotency: any IdempotencyStore
     /// The store's own check (`GET /api/health`, the metrics' queue depths); see `Stores.health`.
     public var health: (any StoreHealth)?
     /// This process's metrics (`/metrics`): the router, the FastCGI workers and the stores report to it.
@@ -32,6 +36,8 @@ public struct AppContext: Sendable {
     /// At most `config.outboundLimit` worker threads inside outbound calls (language models, voice
     /// platform) at once, so slow upstreams cannot take every worker; the rest fail fast with a 503.
     public var outbound: CapacityGate
+    /// At most `config.chatStreamLimit` streamed chat answers at once; one more is a 503 at once (no wait).
+    public var chatStreams: CapacityGate
     public var log: Logger
     /// Says "storage is full" in the log at most once a minute.
     public var storageAlarm = StorageAlarm()
@@ -51,10 +57,13 @@ public struct AppContext: Sendable {
         self.chats = stores.chats
         self.analytics = stores.analytics
         self.audit = stores.audit
+        self.webhooks = stores.webhooks
+        self.idempotency = stores.idempotency
         self.health = stores.health
         self.metrics = metrics
         let outbound = CapacityGate(limit: config.outboundLimit, resource: "outbound calls", waitSeconds: Self.outboundWaitSeconds)
         self.outbound = outbound
+        self.chatStreams = CapacityGate(limit: config.chatStreamLimit, resource: "chat stream", waitSeconds: 0)
         if config.provider == .vapi, let url = config.providerURL, let key = config.providerAPIKey {
             var http = HTTPClient()
             http.totalTimeout = TimeInterval(config.providerTimeoutSeconds)

@@ -4,7 +4,7 @@ import EdmoStore
 import Foundation
 
 /// One turn as an engine sees it.
-public struct ChatTurn {
+public struct ChatTurn: Sendable {
     public var assistant: DocumentRecord
     public var config: AssistantConfig
     /// Earlier messages of the conversation, oldest first, capped.
@@ -60,6 +60,22 @@ public enum ChatEngine {
         return builtIn(turn)
     }
 
+    /// As `reply`, with the text handed to `emit` as it is produced: piece by piece from a language model's
+    /// streaming API, in one piece from the voice platform and the built-in engine. The reply's text is
+    /// exactly the pieces emitted, in order (the gap marker never shows: see `GapMarkerFilter`).
+    public static func stream(_ turn: ChatTurn, _ context: AppContext, emit: (String) -> Void) throws -> EngineReply {
+        let reply: EngineReply
+        if let platform = context.platform, let providerId = turn.assistant.providerId {
+            reply = try platformReply(turn, platform, providerId)
+        } else if let llm = context.llm(for: turn.config.model.provider) {
+            return try llmStream(llm, turn, emit: emit)
+        } else {
+            reply = builtIn(turn)
+        }
+        if !reply.text.isEmpty { emit(reply.text) }
+        return reply
+    }
+
     /// Quotes the best entry when it covers enough of the question; otherwise says so plainly.
     public static func builtIn(_ turn: ChatTurn) -> EngineReply {
         if KnowledgeRules.isSmallTalk(turn.message) {
@@ -106,6 +122,34 @@ public enum ChatEngine {
 
     /// Asks a language model: the system prompt (instructions and knowledge), the history and the message.
     public static func llmReply(_ llm: LLMClient, _ turn: ChatTurn) throws -> EngineReply {
+        let model = turn.config.model
+        let text = try llm.complete(
+            system: systemPrompt(turn), messages: llmMessages(turn), model: model.model,
+            temperature: model.temperature, maxTokens: model.maxTokens)
+        let (answer, unanswered) = interpret(text)
+        return EngineReply(text: answer, unanswered: unanswered)
+    }
+
+    /// As `llmReply` over the API's streaming mode; the pieces pass through `GapMarkerFilter`, so the
+    /// text emitted (and returned) is what `interpret` makes of the whole reply.
+    public static func llmStream(_ llm: LLMClient, _ turn: ChatTurn, emit: (String) -> Void) throws -> EngineReply {
+        let model = turn.config.model
+        var filter = GapMarkerFilter(marker: unknownMarker)
+        var text = ""
+        func pass(_ piece: String) {
+            guard !piece.isEmpty else { return }
+            text += piece
+            emit(piece)
+        }
+        _ = try llm.stream(
+            system: systemPrompt(turn), messages: llmMessages(turn), model: model.model,
+            temperature: model.temperature, maxTokens: model.maxTokens) { pass(filter.feed($0)) }
+        pass(filter.finish())
+        return EngineReply(text: text, unanswered: filter.sawMarker)
+    }
+
+    /// The history (without error lines) and the message, as the model APIs take them.
+    static func llmMessages(_ turn: ChatTurn) -> [LLMClient.Message] {
         var messages = turn.history.compactMap { m -> LLMClient.Message? in
             switch m.role {
             case .user: LLMClient.Message(role: "user", content: m.content)
@@ -114,12 +158,7 @@ public enum ChatEngine {
             }
         }
         messages.append(LLMClient.Message(role: "user", content: turn.message))
-        let model = turn.config.model
-        let text = try llm.complete(
-            system: systemPrompt(turn), messages: messages, model: model.model,
-            temperature: model.temperature, maxTokens: model.maxTokens)
-        let (answer, unanswered) = interpret(text)
-        return EngineReply(text: answer, unanswered: unanswered)
+        return messages
     }
 
     /// Strips the gap marker from an LLM's text.

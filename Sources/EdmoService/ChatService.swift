@@ -13,12 +13,40 @@ public enum ChatService {
         public var chatId: String
         public var cost: Double?
         public var timestamp: String
+        /// The knowledge gap the turn recorded (or counted once more), if the assistant could not answer.
+        public var gap: KnowledgeGap?
+    }
+
+    /// A turn whose user message is stored and whose engine has yet to answer: `begin` makes it, then
+    /// `finish` or `fail` ends it. The plain and the streamed answer share these three steps, so a turn is
+    /// stored the same way whichever the client asked for.
+    public struct Pending: Sendable {
+        public var orgId: String
+        public var conversationId: String
+        public var requestId: String
+        public var turn: ChatTurn
     }
 
     public static func turn(
-        orgId: String, assistantId: String, message rawMessage: String, previousChatId: String?, requestId: String,
+        orgId: String, assistantId: String, message: String, previousChatId: String?, requestId: String,
         _ context: AppContext
     ) throws -> Answer {
+        let pending = try begin(orgId: orgId, assistantId: assistantId, message: message, previousChatId: previousChatId, requestId: requestId, context)
+        let reply: EngineReply
+        do {
+            reply = try ChatEngine.reply(pending.turn, context)
+        } catch {
+            throw fail(pending, error, context)
+        }
+        return try finish(pending, reply, context)
+    }
+
+    /// Checks the request, stores the user's message (in a new conversation or the one named) and gathers
+    /// what the engine needs.
+    public static func begin(
+        orgId: String, assistantId: String, message rawMessage: String, previousChatId: String?, requestId: String,
+        _ context: AppContext
+    ) throws -> Pending {
         let message = rawMessage.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !message.isEmpty else { throw ValidationFailure("Missing required field: message") }
         guard message.count <= context.config.chatMaxMessageChars else {
@@ -63,34 +91,45 @@ public enum ChatService {
             message: message, knowledge: knowledge,
             coverage: knowledge.first.map { KnowledgeRules.coverage(of: message, by: $0) } ?? 0,
             previousProviderChatId: conversation.providerChatId)
+        return Pending(orgId: orgId, conversationId: conversation.id, requestId: requestId, turn: turn)
+    }
 
-        let reply: EngineReply
-        do {
-            reply = try ChatEngine.reply(turn, context)
-        } catch {
-            context.log.error("request \(requestId) chat \(conversation.id) assistant \(assistant.id): the assistant could not answer: \(error)")
-            try? context.chats.appendMessages(
-                conversationId: conversation.id,
-                [ConversationMessage(role: .error, content: failureMessage(requestId), createdAt: Timestamp.format(context.now))],
-                now: context.now, cost: nil, unanswered: 1, providerChatId: nil)
-            switch error {
-            // One answer for every upstream failure (a 502 saying the message was saved), never the upstream's text.
-            case is LLMError, is ProviderError, is HTTPClientError: throw LLMError.failed("chat \(conversation.id): \(error)")
-            default: throw error  // busy (503), or a bug (500)
-            }
+    /// Records the engine's failure in the conversation (a generic line; the upstream's text goes to the
+    /// log) and returns the error to throw.
+    public static func fail(_ pending: Pending, _ error: Error, _ context: AppContext) -> Error {
+        context.log.error(
+            "request \(pending.requestId) chat \(pending.conversationId) assistant \(pending.turn.assistant.id): the assistant could not answer: \(error)")
+        try? context.chats.appendMessages(
+            conversationId: pending.conversationId,
+            [ConversationMessage(role: .error, content: failureMessage(pending.requestId), createdAt: Timestamp.format(context.now))],
+            now: context.now, cost: nil, unanswered: 1, providerChatId: nil)
+        switch error {
+        // One answer for every upstream failure (a 502 saying the message was saved), never the upstream's text.
+        case is LLMError, is ProviderError, is HTTPClientError: return LLMError.failed("chat \(pending.conversationId): \(error)")
+        default: return error  // busy (503), or a bug (500)
         }
+    }
+
+    /// Stores the engine's answer, and a knowledge gap when it could not answer.
+    public static func finish(_ pending: Pending, _ reply: EngineReply, _ context: AppContext) throws -> Answer {
+        let message = pending.turn.message
         // A greeting or a thank-you is never a knowledge gap, whatever the engine says.
         let unanswered = reply.unanswered && !KnowledgeRules.isSmallTalk(message)
+        var gap: KnowledgeGap?
         if unanswered {
-            _ = try context.chats.recordGap(
-                orgId: orgId, assistantId: assistant.id, question: message,
-                normalized: KnowledgeRules.normalize(message), newId: context.ids.next("gap"), now: context.now)
+            let gapId = context.ids.next("gap")
+            let event = try OutboundEvents.gap(
+                context, orgId: pending.orgId, id: gapId, assistantId: pending.turn.assistant.id, question: message,
+                conversationId: pending.conversationId)
+            gap = try context.chats.recordGap(
+                orgId: pending.orgId, assistantId: pending.turn.assistant.id, question: message,
+                normalized: KnowledgeRules.normalize(message), newId: gapId, now: context.now, event: event)
         }
         let answeredAt = Timestamp.format(context.now)
         try context.chats.appendMessages(
-            conversationId: conversation.id, [ConversationMessage(role: .assistant, content: reply.text, createdAt: answeredAt)],
+            conversationId: pending.conversationId, [ConversationMessage(role: .assistant, content: reply.text, createdAt: answeredAt)],
             now: context.now, cost: reply.cost, unanswered: unanswered ? 1 : 0, providerChatId: reply.providerChatId)
-        return Answer(message: reply.text, chatId: conversation.id, cost: reply.cost, timestamp: answeredAt)
+        return Answer(message: reply.text, chatId: pending.conversationId, cost: reply.cost, timestamp: answeredAt, gap: gap)
     }
 
     /// What a failed turn shows in the conversation: never the upstream's text, which is logged instead.

@@ -33,10 +33,22 @@ public struct Config: Sendable {
     public var anthropicKey: String?
     public var anthropicBaseURL: String?
     public var llmTimeoutSeconds: Int = 30
+    /// How long an Idempotency-Key's first request may run before a retry is told it was interrupted (its
+    /// process stopped before storing a response). Longer than any request: the outbound timeouts and more.
+    public var idempotencyLeaseSeconds: Int = 300
     public var chatIdleSeconds: Int = 1800
     public var chatMaxMessageChars: Int = 4000
     public var chatHistoryMessages: Int = 20
     public var minutesSavedPerResolved: Int = 5
+    /// Outbound events: the first retry's delay (doubling, at most 480 times it), attempts before a delivery
+    /// fails, each attempt's timeout, the delivery threads' poll interval and count (README "Outbound events").
+    public var eventRetryBaseMilliseconds = 30_000
+    public var eventMaxAttempts = 16
+    public var eventTimeoutMilliseconds = 10_000
+    public var eventPollMilliseconds = 1_000
+    public var eventWorkers = 2
+    /// Days delivered, failed and cancelled deliveries (and their events) are kept (`EDMO_EVENT_RETENTION_DAYS`).
+    public var eventRetentionDays = 30
     /// Outbound requests and tool URLs may name this host or private networks (off by default: SSRF).
     public var allowPrivateURLs = false
     public var workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount
@@ -59,6 +71,9 @@ public struct Config: Sendable {
     /// Worker threads allowed inside outbound calls (language models, voice platform) at once; nil means
     /// half the workers (at least one). See `outboundLimit`.
     public var outboundConcurrency: Int?
+    /// Streamed chat answers (`POST /api/chat` with `stream`) this process serves at once
+    /// (`EDMO_MAX_CHAT_STREAMS`); nil means a quarter of the workers (at least one). See `chatStreamLimit`.
+    public var maxChatStreams: Int?
     public var migrationsPath: String?
     /// Days an audit-log entry is kept (`EDMO_AUDIT_RETENTION_DAYS`); 0 keeps every entry.
     public var auditRetentionDays: Int = 365
@@ -72,6 +87,10 @@ public struct Config: Sendable {
     /// The outbound gate's size: `EDMO_OUTBOUND_CONCURRENCY`, else max(1, workers / 2).
     public var outboundLimit: Int { outboundConcurrency ?? max(1, workers / 2) }
 
+    /// The chat-stream cap: `EDMO_MAX_CHAT_STREAMS`, else max(1, workers / 4). A stream holds its worker
+    /// thread for the whole answer, so streams may take only part of the workers.
+    public var chatStreamLimit: Int { maxChatStreams ?? max(1, workers / 4) }
+
     public init(database: String, secretKey: [UInt8]) {
         self.database = database
         self.secretKey = secretKey
@@ -83,7 +102,9 @@ public struct Config: Sendable {
             || database.range(of: #"^[a-z_]+\s*="#, options: .regularExpression) != nil
     }
 
-    public var poolSize: Int { databasePoolSize ?? workers + 2 }
+    /// One connection per worker, one each for the background sweeps, and one per delivery thread of
+    /// outbound events (which hold one only to claim and to record, never while posting).
+    public var poolSize: Int { databasePoolSize ?? workers + 2 + eventWorkers }
 
     /// `needsSecretKey` is false for commands that never touch stored secrets (`migrate`, `users`).
     public static func fromEnvironment(_ env: [String: String], needsSecretKey: Bool = true) throws -> Config {
@@ -126,6 +147,7 @@ public struct Config: Sendable {
             }
         }
         try integer(env, "EDMO_LLM_TIMEOUT_SECONDS", 1...600) { config.llmTimeoutSeconds = $0 }
+        try integer(env, "EDMO_IDEMPOTENCY_LEASE_SECONDS", 1...86_400) { config.idempotencyLeaseSeconds = $0 }
         try integer(env, "EDMO_MINUTES_SAVED_PER_RESOLVED", 0...600) { config.minutesSavedPerResolved = $0 }
         try integer(env, "EDMO_CHAT_IDLE_SECONDS", 60...86_400) { config.chatIdleSeconds = $0 }
         try integer(env, "EDMO_CHAT_MAX_MESSAGE_CHARS", 100...100_000) { config.chatMaxMessageChars = $0 }
@@ -145,8 +167,15 @@ public struct Config: Sendable {
         try integer(env, "EDMO_HASH_CONCURRENCY", 1...64) { config.hashConcurrency = $0 }
         try integer(env, "EDMO_HASH_WAIT_SECONDS", 0...60) { config.hashWaitSeconds = $0 }
         try integer(env, "EDMO_OUTBOUND_CONCURRENCY", 1...4096) { config.outboundConcurrency = $0 }
+        try integer(env, "EDMO_MAX_CHAT_STREAMS", 1...4096) { config.maxChatStreams = $0 }
         try integer(env, "EDMO_AUDIT_RETENTION_DAYS", 0...36_500) { config.auditRetentionDays = $0 }
         try integer(env, "EDMO_RETENTION_DAYS", 0...36_500) { config.retentionDays = $0 == 0 ? nil : $0 }
+        try integer(env, "EDMO_EVENT_RETRY_BASE_MS", 1...3_600_000) { config.eventRetryBaseMilliseconds = $0 }
+        try integer(env, "EDMO_EVENT_MAX_ATTEMPTS", 1...100) { config.eventMaxAttempts = $0 }
+        try integer(env, "EDMO_EVENT_TIMEOUT_MS", 100...60_000) { config.eventTimeoutMilliseconds = $0 }
+        try integer(env, "EDMO_EVENT_POLL_MS", 10...60_000) { config.eventPollMilliseconds = $0 }
+        try integer(env, "EDMO_EVENT_WORKERS", 0...64) { config.eventWorkers = $0 }
+        try integer(env, "EDMO_EVENT_RETENTION_DAYS", 1...36_500) { config.eventRetentionDays = $0 }
         config.migrationsPath = nonEmpty(env["EDMO_MIGRATIONS"])
         return config
     }

@@ -130,6 +130,8 @@ public enum ConversationAnalysis {
     public static func end(_ conversation: ConversationRecord, reason: String, _ context: AppContext) throws {
         let messages = try context.chats.messages(conversationId: conversation.id)
         let outcome = analyze(conversation, messages, endedReason: reason, context)
-        try context.chats.endConversation(id: conversation.id, outcome: outcome, now: context.now)
+        try context.chats.endConversation(id: conversation.id, outcome: outcome, now: context.now) { ended in
+            try OutboundEvents.conversation(context, EventType.conversationEnded, ended)
+        }
     }
 }

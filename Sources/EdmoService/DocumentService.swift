@@ -35,7 +35,8 @@ public struct DocumentService<Config: StoredConfig> {
             local: { providerId, operation in
                 record.providerId = providerId
                 record.body = try storedBody(config, record)
-                try context.resources.insertDocument(kind, record, secret: secret, completing: operation)
+                let event = kind == .assistant ? try OutboundEvents.assistant(context, EventType.assistantCreated, record) : nil
+                try context.resources.insertDocument(kind, record, secret: secret, completing: operation, event: event)
             },
             compensate: { platform, providerId in try platform.delete(kind.collection, id: providerId) })
         if let origin {
@@ -75,7 +76,9 @@ public struct DocumentService<Config: StoredConfig> {
                     _ = try platform.update(kind.collection, id: providerId, try platformBody(new, id: record.id))
                 },
                 local: { _, operation in
-                    record.version = try context.resources.updateDocument(kind, record, secret: secret, completing: operation)
+                    let event = kind == .assistant ? try OutboundEvents.assistant(context, EventType.assistantUpdated, record) : nil
+                    record.version = try context.resources.updateDocument(
+                        kind, record, secret: secret, completing: operation, event: event)
                 },
                 compensate: { platform, _ in
                     // Mirror what is stored now: another writer may have changed it since it was read.
@@ -113,9 +116,12 @@ public struct DocumentService<Config: StoredConfig> {
                 local: { _, operation in
                     // Once the platform has deleted it, the local copy goes too (If-Match was checked above).
                     let platformDeleted = context.platform != nil && record.providerId != nil
+                    let event = kind == .assistant
+                        ? try OutboundEvents.assistant(context, EventType.assistantDeleted, record, deleted: true) : nil
                     try context.resources.deleteDocument(
                         kind, orgId: orgId, id: record.id,
-                        version: platformDeleted ? nil : ifMatch?.deleteVersion(read: record.version), completing: operation)
+                        version: platformDeleted ? nil : ifMatch?.deleteVersion(read: record.version), completing: operation,
+                        event: event)
                 })
         } catch StoreError.stale {
             throw VersionMismatch()  // only a conditional delete can be stale

@@ -51,6 +51,10 @@ public enum Erasure {
     public static func run(_ context: AppContext, orgId: String, _ selector: ErasureSelector, by origin: AuditOrigin) throws -> Result {
         let now = context.now
         let removed = try context.analytics.erase(orgId: orgId, selector, erasedKey: { key(conversationId: $0) }, now: now)
+        if case .conversationId(let id) = selector, !id.isEmpty {
+            // Answers kept for Idempotency-Key retries (24 h) hold the chat's text too.
+            _ = try context.idempotency.forgetAnswers(containing: id)
+        }
         let actorUserId = origin.actor.kind == .user ? origin.actor.id : nil
         context.log.info(
             "erasure by \(selector.kind) in organisation \(orgId) by \(actorUserId ?? "the command line"): "
@@ -71,6 +75,7 @@ extension CallIngestion {
     public static func store(_ parsed: Parsed, _ context: AppContext) throws -> Bool {
         if try Retention.isExpired(parsed.record, context) { return false }
         return try context.analytics.upsertCall(
-            parsed.record, messages: parsed.messages, erasedKey: Erasure.key(conversationId: parsed.record.id))
+            parsed.record, messages: parsed.messages, erasedKey: Erasure.key(conversationId: parsed.record.id),
+            event: try OutboundEvents.conversation(context, EventType.callIngested, parsed.record))
     }
 }

@@ -165,6 +165,7 @@ public final class Metrics: Sendable {
     private let shards = (0..<Metrics.shardCount).map { _ in Shard() }
     private let workersBusy = Atomic<Int>(0)
     private let workers = Atomic<Int>(0)
+    private let connections = Atomic<Int>(0)
 
     public init() {}
 
@@ -211,6 +212,9 @@ public final class Metrics: Sendable {
     /// A worker took a request / answered it.
     public func workerBusy() { workersBusy.add(1, ordering: .relaxed) }
     public func workerIdle() { workersBusy.subtract(1, ordering: .relaxed) }
+    /// A FastCGI connection opened (accepted) / closed; kept ones stay open between requests.
+    public func connectionOpened() { connections.add(1, ordering: .relaxed) }
+    public func connectionClosed(_ count: Int = 1) { connections.subtract(count, ordering: .relaxed) }
 
     /// Requests so far by route and status (for tests and the text below).
     public func requestCount(method: String, route: String, status: Int) -> UInt64 {
@@ -252,6 +256,8 @@ public final class Metrics: Sendable {
             Gauge("edmo_workers", "FastCGI worker threads.", value: workers.load(ordering: .relaxed)),
             Gauge("edmo_workers_busy", "Worker threads inside a request (this scrape's included).",
                   value: workersBusy.load(ordering: .relaxed)),
+            Gauge("edmo_fastcgi_connections", "Open FastCGI connections from nginx, idle kept ones included.",
+                  value: connections.load(ordering: .relaxed)),
         ]
         all += gauges
         for gauge in all {

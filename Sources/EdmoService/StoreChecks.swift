@@ -98,7 +98,7 @@ extension AppContext {
                       value: backlog.idleConversations),
             ]
         }
-        let gates = [("password_hashing", passwords.gate), ("outbound_calls", outbound)]
+        let gates = [("password_hashing", passwords.gate), ("outbound_calls", outbound), ("chat_streams", chatStreams)]
         gauges += [
             Gauge("edmo_capacity_slots", "Slots of a per-host capacity gate.", gates.map { ([("gate", $0.0)], $0.1.limit) }),
             Gauge("edmo_capacity_busy", "Slots of a per-host capacity gate taken now.", gates.map { ([("gate", $0.0)], $0.1.inUse) }),

@@ -22,10 +22,11 @@ public enum Tokens {
     public static func randomHex(bytes: Int) -> String { hex(randomBytes(bytes)) }
 
     /// SHA-256 hex: session tokens are stored only as this hash, so a database leak yields no live token.
-    public static func sha256Hex(_ text: String) -> String {
+    public static func sha256Hex(_ text: String) -> String { sha256Hex(bytes: Array(text.utf8)) }
+
+    public static func sha256Hex(bytes: [UInt8]) -> String {
         ensureSodium()
         var digest = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
-        let bytes = Array(text.utf8)
         crypto_hash_sha256(&digest, bytes, UInt64(bytes.count))
         return hex(digest)
     }

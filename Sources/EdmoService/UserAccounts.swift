@@ -26,6 +26,21 @@ public enum UserAccounts {
         return user
     }
 
+    /// A first or reset password made by the server, shown once to the ADMIN who hands it on: 20 characters
+    /// from 56 that cannot be mistaken for one another when read aloud or copied by hand (no 0/O/o, 1/l/I),
+    /// about 116 bits, in groups of five.
+    public static func generatedPassword() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var chars: [Character] = []
+        while chars.count < 20 {
+            // Bytes of 224 and above are dropped, so that every character is equally likely (224 = 4 * 56).
+            for byte in Tokens.randomBytes(32) where byte < 224 && chars.count < 20 {
+                chars.append(alphabet[Int(byte) % alphabet.count])
+            }
+        }
+        return stride(from: 0, to: 20, by: 5).map { String(chars[$0..<$0 + 5]) }.joined(separator: "-")
+    }
+
     /// A user's fields as the audit log keeps them (never the password hash), from `old` to `new` (nil for a
     /// creation or deletion). `password` adds the password as changed, by name only.
     public static func changes(from old: UserRecord?, to new: UserRecord?, password: Bool = false) -> [String: JSONValue] {

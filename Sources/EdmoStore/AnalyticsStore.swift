@@ -102,6 +102,13 @@ public protocol AnalyticsStore: Sendable {
     /// the aggregates (cost grows with days and values, not conversations), or with `recount`, by reading
     /// the conversations and `analytics_retired`, the reference the aggregates must equal.
     func dailyCounts(_ filter: AnalyticsFilter, groupBy: AnalyticsDimension?, recount: Bool) throws -> [AnalyticsDailyCounts]
+    /// The same per UTC hour (`day` is `YYYY-MM-DDTHH`) over `hours` instead of the filter's days, from
+    /// `analytics_hourly`, or with `recount`, from the conversations' `created_at` and `analytics_retired_hourly`.
+    func hourlyCounts(_ filter: AnalyticsFilter, hours: HourRange, groupBy: AnalyticsDimension?, recount: Bool) throws -> [AnalyticsDailyCounts]
+    /// The aggregates' `dailyCounts` (the filter's days) and `hourlyCounts` (`hours`) read in one snapshot, so
+    /// that some hours can be moved out of their days: what a time series in a zone reads.
+    func dailyAndHourlyCounts(_ filter: AnalyticsFilter, hours: HourRange, groupBy: AnalyticsDimension?) throws
+        -> (days: [AnalyticsDailyCounts], hours: [AnalyticsDailyCounts])
 
     func createKey(_ key: AnalyticsKey, hash: String) throws
     func keys(orgId: String) throws -> [AnalyticsKey]
@@ -111,17 +118,24 @@ public protocol AnalyticsStore: Sendable {
     /// Creates or replaces a provider call's conversation (and its aggregates) unless the stored one was
     /// reported at the same time or later, or `erasedKey` (the hash of the call's id, see `erase`) marks it
     /// erased. Returns whether anything changed.
-    func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage], erasedKey: String?) throws -> Bool
+    /// `event` is written in the same transaction, only when something changed.
+    func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage], erasedKey: String?, event: OutboxEvent?) throws -> Bool
     func importCursor(_ name: String) throws -> String?
     func setImportCursor(_ name: String, _ cursor: String) throws
 
     /// Retention: removes up to `limit` conversations of the organisation created before `cutoff` (oldest
-    /// first), with their messages, in one transaction that adds their counts to `analytics_retired`, so the
-    /// aggregates are unchanged and still equal a recount. Conversations another host is removing are
-    /// skipped. Fewer than `limit` removed means none is left.
+    /// first), with their messages, in one transaction that adds their counts to `analytics_retired` (and
+    /// `analytics_retired_hourly`), so the aggregates are unchanged and still equal a recount. Conversations
+    /// another host is removing are skipped. Fewer than `limit` removed means none is left.
     func removeConversations(orgId: String, createdBefore cutoff: Date, limit: Int) throws -> RemovedCounts
     /// Erasure: removes every conversation of the organisation that `selector` names, with its messages, in
     /// one transaction that adds their counts to `analytics_retired` and records `erasedKey(id)` for each, so
     /// a later report of that call is dropped (`upsertCall`).
     func erase(orgId: String, _ selector: ErasureSelector, erasedKey: (String) -> String, now: Date) throws -> RemovedCounts
+}
+
+extension AnalyticsStore {
+    public func upsertCall(_ record: ConversationRecord, messages: [ConversationMessage], erasedKey: String?) throws -> Bool {
+        try upsertCall(record, messages: messages, erasedKey: erasedKey, event: nil)
+    }
 }

@@ -5,7 +5,7 @@ import Foundation
 public enum AnalyticsDimension: String, Sendable, CaseIterable {
     case channel, assistantId, phoneNumberId, resolution, sentiment
 
-    /// The column's name in `conversations`, `analytics_daily` and `analytics_retired`.
+    /// The column's name in `conversations` and the aggregate tables (daily, hourly, retired).
     public var column: String {
         switch self {
         case .channel: "channel"
@@ -27,7 +27,24 @@ public enum AnalyticsDimension: String, Sendable, CaseIterable {
     }
 }
 
-/// One UTC day's counts (for one value of the grouping: `key`, nil for "no assistant/number" or no grouping).
+/// UTC hours `YYYY-MM-DDTHH` (the first 13 characters of a timestamp), both included: what the hourly
+/// aggregates are read over (the filter's days are not used); with `only`, just those hours (in the range).
+public struct HourRange: Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var only: [String]?
+    /// Grouped by an assistant or number: the stored values to read (`-` for none), so that a store seeks
+    /// each one's hours instead of scanning every assistant's. Set by the stores themselves.
+    public var groupKeys: [String]?
+
+    public init(from: String, to: String, only: [String]? = nil) {
+        self.from = from
+        self.to = to
+        self.only = only
+    }
+}
+
+/// One UTC day's counts (or one UTC hour's: `day` is then `YYYY-MM-DDTHH`) (for one value of the grouping: `key`, nil for "no assistant/number" or no grouping).
 public struct AnalyticsDailyCounts: Sendable, Equatable {
     public var day: String
     public var key: String?

@@ -59,7 +59,10 @@ public protocol ChatStore: Sendable {
     func searchKnowledge(assistantId: String, terms: [String], limit: Int) throws -> [KnowledgeEntry]
 
     /// Records an unanswered question: a new pending gap, or one more occurrence of the same one.
-    func recordGap(orgId: String, assistantId: String, question: String, normalized: String, newId: String, now: Date) throws -> KnowledgeGap
+    /// `event` is written in the same transaction only when the gap is new (its id is `newId`).
+    func recordGap(
+        orgId: String, assistantId: String, question: String, normalized: String, newId: String, now: Date, event: OutboxEvent?
+    ) throws -> KnowledgeGap
     func gaps(orgId: String, filter: GapFilter, limit: Int, offset: Int) throws -> (items: [KnowledgeGap], total: Int)
     func gap(orgId: String, id: String) throws -> KnowledgeGap?
     /// Adds the answer as a knowledge entry and marks the gap resolved, in one transaction.
@@ -72,7 +75,19 @@ public protocol ChatStore: Sendable {
     func appendMessages(
         conversationId: String, _ messages: [ConversationMessage], now: Date, cost: Double?, unanswered: Int,
         providerChatId: String?) throws
-    func endConversation(id: String, outcome: ConversationOutcome, now: Date) throws
+    /// `event` builds the outbound event from the ended conversation; it is written in the same transaction.
+    func endConversation(
+        id: String, outcome: ConversationOutcome, now: Date, event: (ConversationRecord) throws -> OutboxEvent?) throws
     /// Open conversations with no activity since `cutoff`.
     func idleConversations(before cutoff: Date, limit: Int) throws -> [ConversationRecord]
+}
+
+extension ChatStore {
+    public func recordGap(orgId: String, assistantId: String, question: String, normalized: String, newId: String, now: Date) throws -> KnowledgeGap {
+        try recordGap(orgId: orgId, assistantId: assistantId, question: question, normalized: normalized, newId: newId, now: now, event: nil)
+    }
+
+    public func endConversation(id: String, outcome: ConversationOutcome, now: Date) throws {
+        try endConversation(id: id, outcome: outcome, now: now, event: { _ in nil })
+    }
 }

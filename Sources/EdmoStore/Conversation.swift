@@ -36,6 +36,8 @@ public struct ConversationRecord: Sendable, Equatable {
 
     /// The UTC day it counts on in analytics.
     public var day: String { String(createdAt.prefix(10)) }
+    /// The UTC hour it counts on in the hourly analytics, `YYYY-MM-DDTHH`.
+    public var hour: String { String(createdAt.prefix(13)) }
     /// Counted in analytics: ended and analysed.
     public var isCounted: Bool { status == .ended && sentiment != nil && resolution != nil }
 

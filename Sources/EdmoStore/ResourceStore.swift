@@ -111,10 +111,15 @@ public protocol ResourceStore: Sendable {
     func documents(_ kind: DocumentKind, orgId: String, limit: Int, offset: Int) throws -> (bodies: [String], total: Int)
     /// By local id or provider id.
     func document(_ kind: DocumentKind, orgId: String, id: String) throws -> DocumentRecord?
-    func insertDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: [UInt8]?, completing operation: String?) throws
+    /// `event` (outbound events) is written in the same transaction as the change.
+    func insertDocument(
+        _ kind: DocumentKind, _ record: DocumentRecord, secret: [UInt8]?, completing operation: String?, event: OutboxEvent?) throws
     @discardableResult
-    func updateDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?) throws -> Int
-    func deleteDocument(_ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?) throws
+    func updateDocument(
+        _ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?, event: OutboxEvent?
+    ) throws -> Int
+    func deleteDocument(
+        _ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?, event: OutboxEvent?) throws
     func toolSecret(toolId: String) throws -> [UInt8]?
     /// Sealed values of `table` in id order, across organisations: ids after `after` (nil: from the first) and,
     /// when `through` is given, up to it; at most `limit` (see `SealedValues.swift`).
@@ -146,4 +151,19 @@ public protocol ResourceStore: Sendable {
     func claimJob(_ name: String, every interval: TimeInterval, now: Date) throws -> Bool
     func organizationCount() throws -> Int
     func soleOrganizationId() throws -> String?
+}
+
+extension ResourceStore {
+    public func insertDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: [UInt8]?, completing operation: String?) throws {
+        try insertDocument(kind, record, secret: secret, completing: operation, event: nil)
+    }
+
+    @discardableResult
+    public func updateDocument(_ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?) throws -> Int {
+        try updateDocument(kind, record, secret: secret, completing: operation, event: nil)
+    }
+
+    public func deleteDocument(_ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?) throws {
+        try deleteDocument(kind, orgId: orgId, id: id, version: version, completing: operation, event: nil)
+    }
 }

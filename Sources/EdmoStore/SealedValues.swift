@@ -4,6 +4,17 @@
 public enum SealedTable: String, CaseIterable, Sendable {
     case toolSecrets = "tool_secrets"
     case phoneNumbers = "phone_numbers"
+    /// An outbound-event endpoint's signing secret, and its previous one during a rotation's grace period.
+    case webhookSecrets = "webhook_secrets"
+    case webhookPreviousSecrets = "webhook_previous_secrets"
+
+    /// The table holding it (SQL names come from here, never from input).
+    public var tableName: String {
+        switch self {
+        case .toolSecrets, .phoneNumbers: rawValue
+        case .webhookSecrets, .webhookPreviousSecrets: "webhook_endpoints"
+        }
+    }
 }
 
 /// One sealed value as stored: nonce || ciphertext, never opened by a store.

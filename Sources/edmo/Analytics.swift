@@ -12,7 +12,7 @@ struct AnalyticsCommand: ParsableCommand {
         commandName: "analytics", abstract: "Maintain the analytics aggregates.", subcommands: [Rebuild.self])
 
     struct Rebuild: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Recompute every daily aggregate from the conversations and the counts of those removed (retention, erasure).")
+        static let configuration = CommandConfiguration(abstract: "Recompute every daily and hourly aggregate from the conversations and the counts of those removed (retention, erasure).")
         func run() throws {
             let config = try Startup.config(needsSecretKey: false)
             let database = try Startup.database(config)

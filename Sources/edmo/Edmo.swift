@@ -74,9 +74,13 @@ struct Serve: ParsableCommand {
                 context.closeIdleConversations()
                 AuditTrail.prune(context)
                 Retention.runClaimed(context)
+                EventDelivery.prune(context)
+                Idempotency.purge(context)
                 Thread.sleep(forTimeInterval: 60)
             }
         }
+        // Outbound events: threads of their own, so a slow receiver never holds a request worker.
+        EventDelivery.start(context)
 
         let listenFd: Int32
         if let socket {
@@ -95,7 +99,7 @@ struct Serve: ParsableCommand {
             listenFd: listenFd, workers: config.workers, maxBodyBytes: config.maxBodyBytes, log: context.log,
             metrics: metrics
         ) { request in router.handle(request, context) }
-        server.run()
+        try server.run()
         if let socket { unlink(socket) }
     }
 }

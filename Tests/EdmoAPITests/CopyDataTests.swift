@@ -19,7 +19,8 @@ struct CopyDataTests {
         "organizations", "users", "sessions", "login_failures", "assistants", "tools", "tool_secrets", "phone_numbers",
         "provider_operations", "knowledge_entries", "knowledge_gaps", "conversations", "conversation_messages",
         "analytics_daily", "analytics_keys", "import_state", "login_known_addresses", "job_claims", "audit_log",
-        "analytics_retired", "erased_conversations",
+        "analytics_retired", "erased_conversations", "analytics_hourly", "analytics_retired_hourly", "idempotency_keys",
+        "webhook_endpoints", "webhook_events", "webhook_deliveries",
     ]
 
     /// A SQLite deployment in a temp folder, migrated, with its stores.
@@ -185,6 +186,22 @@ struct CopyDataTests {
         _ = try stores.analytics.upsertCall(erased, messages: [chatMessage(.user, "Erase me", second: 86_400 * 3)])
         _ = try stores.analytics.erase(orgId: "org_a", .phoneNumber("+4930999999"), erasedKey: { "erased-\($0)" }, now: t0)
         try stores.accounts.updateSettings(orgId: "org_b", OrganizationSettings(retentionDays: 30))
+        // Outbound events: an endpoint (its secret sealed), an event and its delivery.
+        try stores.webhooks.insertEndpoint(WebhookEndpoint(
+            id: "whe_1", orgId: "org_a", url: "https://hooks.example.com/e", description: nil, eventTypes: ["assistant.created"],
+            enabled: true, secret: key.seal(Array("whsec_1".utf8)), createdAt: at(5), updatedAt: at(5)))
+        try stores.resources.insertDocument(
+            .assistant, DocumentRecord(id: "asst_ev", orgId: "org_a", body: #"{"name":"Events"}"#, createdAt: at(6), updatedAt: at(6)),
+            secret: nil, completing: nil,
+            event: OutboxEvent(id: "evt_1", orgId: "org_a", type: "assistant.created", subject: "asst_ev", payload: "{}", createdAt: at(6)))
+        // An Idempotency-Key with its kept answer (a body that is not text: blob to bytea), and one in progress.
+        let kept = IdempotencyScope(caller: "user:usr_1", route: "POST /api/tools", key: "k-kept")
+        _ = try stores.idempotency.claim(
+            kept, fingerprint: "f", owner: "o", now: t0, leaseUntil: t0.addingTimeInterval(300), expiresAt: t0.addingTimeInterval(86_400))
+        try stores.idempotency.complete(kept, owner: "o", response: StoredResponse(status: 201, headers: [["ETag", "\"1\""]], body: [0, 255, 1]))
+        _ = try stores.idempotency.claim(
+            IdempotencyScope(caller: "user:usr_1", route: "POST /api/chat", key: "k-running"), fingerprint: "f", owner: "o",
+            now: t0, leaseUntil: t0.addingTimeInterval(300), expiresAt: t0.addingTimeInterval(86_400))
     }
 
     /// Everything the store protocols show of the filled deployment, in words: equal on two stores means
@@ -243,6 +260,9 @@ struct CopyDataTests {
             add("conversations \(filter)", try stores.analytics.conversations(filter, limit: 100, offset: 0))
         }
         add("key", try stores.analytics.key(hash: "hash-ak_1") as Any)
+        add("webhook endpoints", try stores.webhooks.endpoints(orgId: "org_a", limit: 100, offset: 0))
+        add("webhook deliveries", try stores.webhooks.deliveries(orgId: "org_a", endpointId: "whe_1", limit: 100, offset: 0))
+        add("webhook event", try stores.webhooks.event(orgId: "org_a", id: "evt_1") as Any)
         add("cursor", try stores.analytics.importCursor("vapi-calls") as Any)
         return out
     }
@@ -274,7 +294,7 @@ struct CopyDataTests {
         #expect(said.contains("copied conversations: 4 rows"))
         #expect(report.sourceAggregates.total == 4 && report.targetAggregates == report.sourceAggregates)
         #expect(report.targetRecount == report.sourceRecount)
-        #expect(report.sequences == [])
+        #expect(report.sequences == ["webhook_deliveries.seq -> 2"])
 
         let sqlite = try Self.everything(source.stores), postgres = try Self.everything(target.stores)
         #expect(sqlite.count == postgres.count)
@@ -298,6 +318,11 @@ struct CopyDataTests {
         // The copy goes on working as a deployment: a session, a new row, a claimed job.
         #expect(try target.stores.accounts.session(tokenHash: "tok_1")?.user?.email == "usr_1@example.edu")
         #expect(try target.stores.resources.claimJob("idle-sweep", every: 60, now: t0.addingTimeInterval(30)) == false)
+        // A kept Idempotency-Key answer is replayed from the copy, byte for byte.
+        #expect(try target.stores.idempotency.claim(
+            IdempotencyScope(caller: "user:usr_1", route: "POST /api/tools", key: "k-kept"), fingerprint: "f", owner: "o2",
+            now: t0.addingTimeInterval(30), leaseUntil: t0.addingTimeInterval(330), expiresAt: t0.addingTimeInterval(86_430))
+            == .replay(StoredResponse(status: 201, headers: [["ETag", "\"1\""]], body: [0, 255, 1])))
         _ = try target.stores.chats.recordGap(orgId: "org_a", assistantId: "asst_a", question: "Is there a dress code?",
                                               normalized: KnowledgeRules.normalize("Is there a dress code?"), newId: "gap_x", now: t0)
         #expect(try target.stores.chats.gap(orgId: "org_a", id: "gap_1")?.priority == "high")
@@ -408,7 +433,7 @@ struct CopyDataTests {
         try target.migrate()
         try target.execute("ALTER TABLE import_state ADD COLUMN n SERIAL")
         let report = try Self.copy(source, to: target)
-        #expect(report.sequences == ["import_state.n -> 42"])
+        #expect(report.sequences == ["import_state.n -> 42", "webhook_deliveries.seq -> 2"])
         try target.execute("INSERT INTO import_state (name, cursor) VALUES ('next', 'x')")
         let n: Int = try target.database.read { try $0.query("SELECT n FROM import_state WHERE name = 'next'")[0]["n"] }
         #expect(n == 42)

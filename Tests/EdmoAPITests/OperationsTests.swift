@@ -61,6 +61,9 @@ import Testing
         metrics.observeCommit(.microseconds(2_000))
         metrics.setWorkers(4)
         metrics.workerBusy()
+        // Three connections opened, one closed: two open.
+        for _ in 0..<3 { metrics.connectionOpened() }
+        metrics.connectionClosed()
         let text = metrics.render(gauges: [Gauge("edmo_test_depth", "A \"quoted\" help\\ line.", [([("gate", #"a"b\c"#)], 3)])])
         let expected = """
             # HELP edmo_requests_total Requests answered, by method, route pattern (unmatched: no route took it) and status.
@@ -122,6 +125,9 @@ import Testing
             # HELP edmo_workers_busy Worker threads inside a request (this scrape's included).
             # TYPE edmo_workers_busy gauge
             edmo_workers_busy 1
+            # HELP edmo_fastcgi_connections Open FastCGI connections from nginx, idle kept ones included.
+            # TYPE edmo_fastcgi_connections gauge
+            edmo_fastcgi_connections 2
             # HELP edmo_test_depth A "quoted" help\\\\ line.
             # TYPE edmo_test_depth gauge
             edmo_test_depth{gate="a\\"b\\\\c"} 3

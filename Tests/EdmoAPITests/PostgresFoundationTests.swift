@@ -27,7 +27,7 @@ final class PostgresFoundationTests {
 
     @Test func anEmptyDatabaseGetsEveryMigrationOnceAndTheSameOnesAsSQLite() throws {
         #expect(migrations.map(\.id) == (try Migration.load(from: migrationsPath)).map(\.id))
-        #expect(migrations.count == 8)
+        #expect(migrations.count == 11)
         let database = try PostgresDatabase(url: scratch.url)
         #expect(try database.appliedMigrations().isEmpty)
         #expect(try database.migrate(migrations) == migrations.map(\.id))

@@ -36,7 +36,7 @@ struct ReportingTests {
             #expect(steps.first?.start == from && steps.last?.end == to)
             for (a, b) in zip(steps, steps.dropFirst()) { #expect(a.end + 1 == b.start) }
             switch step {
-            case .day: #expect(steps.count == to - from + 1)
+            case .day, .hour: #expect(steps.count == to - from + 1)
             case .week: #expect(steps.dropFirst().allSatisfy { CivilDay.weekStart($0.start) == $0.start && $0.end - $0.start <= 6 })
             case .month:
                 #expect(steps.map { CivilDay.format($0.start) } == ["2023-12-30", "2024-01-01", "2024-02-01", "2024-03-01"])

@@ -172,6 +172,7 @@ struct StoreContractRetentionTests {
         #expect(try db.rows("conversations") == conversations)
         #expect(try db.rows("conversation_messages") == messages)
         #expect(try db.rows("analytics_retired") == 0)
+        #expect(try db.rows("analytics_retired_hourly") == 0)
         #expect(try db.rows("erased_conversations") == 0)
         #expect(try countsEqualToRecount(db) == before)
 

@@ -36,6 +36,7 @@ final class ContractDatabase: @unchecked Sendable {
     let accounts: any AccountStore
     let resources: any ResourceStore
     let audit: any AuditStore
+    let idempotency: any IdempotencyStore
     /// Runs one SQL statement as it is, for what no protocol may do (an UPDATE of the audit log).
     let execute: (String) throws -> Void
     /// Counts a table's rows, for what the protocols do not show (purged counters, cascades).
@@ -53,6 +54,7 @@ final class ContractDatabase: @unchecked Sendable {
             try database.migrate(try Migration.load(from: migrationsPath))
             (accounts, resources) = (SQLiteAccountStore(database: database), SQLiteResourceStore(database: database))
             audit = SQLiteAuditStore(database: database)
+            idempotency = SQLiteIdempotencyStore(database: database)
             execute = { sql in try database.write { try $0.execute(sql: sql) } }
             countRows = { table in try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 } }
             (self.directory, scratch) = (directory, nil)
@@ -63,6 +65,7 @@ final class ContractDatabase: @unchecked Sendable {
             try database.migrate(try Migration.load(from: postgresMigrationsPath))
             (accounts, resources) = (PostgresAccountStore(database: database), PostgresResourceStore(database: database))
             audit = PostgresAuditStore(database: database)
+            idempotency = PostgresIdempotencyStore(database: database)
             execute = { sql in try database.write { try $0.executeScript(sql) } }
             countRows = { table in try database.read { try $0.query("SELECT count(*) AS n FROM \(table)")[0]["n"] } }
             (self.scratch, directory) = (scratch, nil)

@@ -32,8 +32,10 @@ def test_reporting_client_reads_overview_and_drills_in(fresh_stack):
 
     hook = lambda body, **headers: requests.post(api + "/webhooks/provider", data=json.dumps(body),
                                                  headers={"Content-Type": "application/json", **headers})
-    assert hook(report("call-1", assistant, 30, 200), **{"X-Vapi-Secret": WEBHOOK_SECRET}).json() == {"received": True, "stored": True}
-    assert hook(report("call-1", assistant, 30, 200), **{"X-Vapi-Secret": WEBHOOK_SECRET}).json()["stored"] is False
+    # The same report twice (built once: built again a second later, its times would make it a newer report).
+    first = report("call-1", assistant, 30, 200)
+    assert hook(first, **{"X-Vapi-Secret": WEBHOOK_SECRET}).json() == {"received": True, "stored": True}
+    assert hook(first, **{"X-Vapi-Secret": WEBHOOK_SECRET}).json()["stored"] is False
     body = report("call-2", assistant, 10, 100, reason="assistant-forwarded-call", sentiment="negative")
     raw = json.dumps(body).encode()
     signature = hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()

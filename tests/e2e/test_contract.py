@@ -7,10 +7,11 @@ import pytest
 from conftest import REPO
 
 # Grows as resources land. Logout is covered by test_auth_flow: fuzzing it would revoke the test's own session.
-IMPLEMENTED = (r"^/(auth/(login|me)|users(/\{id\})?|assistants(/\{id\}(/knowledge(/import|/\{entryId\})?)?)?"
+IMPLEMENTED = (r"^/(auth/(login|me|password)|users(/\{id\}(/reset-password)?)?|assistants(/\{id\}(/knowledge(/import|/\{entryId\})?)?)?"
                r"|tools(/\{id\})?|phone-numbers(/\{id\})?|chat(/\{chatId\}(/end)?)?|knowledge-gaps(/\{id\}/resolve)?"
                r"|analytics(/\{conversationId\}|/timeseries|/conversations(\.csv)?)?|analytics-keys(/\{id\})?|webhooks/provider|audit-log(\.csv)?"
-               r"|organization/settings|erasures)$")
+               r"|organization/settings|erasures"
+               r"|webhook-endpoints(/\{id\}(/rotate-secret|/deliveries(/\{deliveryId\}/retry)?)?)?)$")
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ FUNCTION = {"name": "lookup", "description": "Finds a student record.", "paramet
 TABLES = ("organizations", "users", "sessions", "login_failures", "assistants", "tools", "tool_secrets", "phone_numbers",
           "provider_operations", "knowledge_entries", "knowledge_gaps", "conversations", "conversation_messages",
           "analytics_daily", "analytics_keys", "import_state", "login_known_addresses", "job_claims",
-          "audit_log")
+          "audit_log", "analytics_hourly")
 
 
 class CopiedStack(Stack):

@@ -21,6 +21,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from a11y import assert_accessible
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, POSTGRES, REPO
 
 # The README's screenshots come from the default store's pass; the PostgreSQL pass keeps its own aside.
@@ -88,7 +89,10 @@ def idle(d):
 
 
 def shot(d, name):
+    """Saves the page as docs/screenshots/NAME.png, after axe-core found no violation on it (every state worth a
+    picture is a state to check; states without one call assert_accessible themselves)."""
     idle(d)
+    assert_accessible(d, name)
     os.makedirs(SHOTS, exist_ok=True)
     d.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
 
@@ -437,6 +441,7 @@ def test_editor_adds_renames_and_attaches_a_phone_number(editor, signed_in, assi
     fill(d.find_element(By.CSS_SELECTOR, "#phone-form [data-field=numberDesiredAreaCode]"), "786")
     d.find_element(By.CSS_SELECTOR, "#create-phone").click()
     visible(d, "#view > .message.error")  # local mode: the API says a voice platform is needed
+    assert_accessible(d, "phone numbers with an error")
     Select(d.find_element(By.CSS_SELECTOR, "#phone-provider")).select_by_value("twilio")
     fill(d.find_element(By.CSS_SELECTOR, "#phone-form [data-field=twilioPhoneNumber]"), "+17865550123")
     fill(d.find_element(By.CSS_SELECTOR, "#phone-form [data-field=twilioAccountSid]"), "AC" + "0123456789abcdef" * 2)
@@ -469,18 +474,23 @@ def test_editor_adds_renames_and_attaches_a_phone_number(editor, signed_in, assi
 def test_analytics_keeps_its_filters_in_the_url_and_opens_a_conversation(editor, signed_in, conversation):
     d, base = signed_in, editor.base
 
-    # Analytics, with a filter in the URL: the ended chat counts as one web conversation.
+    # Analytics, with a filter in the URL (an older link's timeRangeDays too): the ended chat counts as one web
+    # conversation. (The trend chart, the date range and the CSV: test_dashboard_analytics.py.)
     go(d, base, "analytics?timeRangeDays=7&channel=web")
     text_in(d, '#analytics-summary [data-stat=total] .stat-value', "1")
     assert Select(d.find_element(By.CSS_SELECTOR, "#filter-channel")).first_selected_option.get_attribute("value") == "web"
-    assert Select(d.find_element(By.CSS_SELECTOR, "#filter-timeRangeDays")).first_selected_option.get_attribute("value") == "7"
-    assert len(d.find_elements(By.CSS_SELECTOR, "section.charts canvas")) == 3
+    assert d.find_element(By.CSS_SELECTOR, "#filter-to").get_attribute("value") == d.execute_script(
+        "const t = new Date(); return [t.getFullYear(), t.getMonth() + 1, t.getDate()].map((n) => String(n).padStart(2, '0')).join('-')")
+    assert len(d.find_elements(By.CSS_SELECTOR, "#trend-svg g.step")) == 7
+    assert len(d.find_elements(By.CSS_SELECTOR, "section.charts canvas")) == 2
     sentiment = d.find_element(By.CSS_SELECTOR, 'section.charts canvas[aria-label^="Conversations by sentiment"]')
     assert "Positive" in sentiment.get_attribute("aria-label")
-    shot(d, "analytics")
+    assert_accessible(d, "analytics of one web conversation")
     Select(d.find_element(By.CSS_SELECTOR, "#filter-channel")).select_by_value("phone")
+    d.find_element(By.CSS_SELECTOR, "#apply-filters").click()
     wait(d).until(lambda drv: "channel=phone" in drv.current_url)
     visible(d, "#conversations .empty")
+    assert_accessible(d, "analytics with no conversation")
     d.back()
     visible(d, "#conversations tbody tr").click()
     text_in(d, "#conversation-messages", "Do you offer scholarships?")
@@ -508,6 +518,7 @@ def test_admin_reads_the_audit_log_with_its_filters_in_the_url(users, driver):
     wait(d).until(lambda drv: [r.get_attribute("data-action") for r in drv.find_elements(By.CSS_SELECTOR, "#audit-table tbody tr")]
                   == ["assistant.update", "assistant.create"])
     text_in(d, '#audit-table tr[data-action="assistant.update"]', '"Audited helper" → "Audited helper, renamed"')
+    assert_accessible(d, "the audit log, filtered")
     assert a["id"] in d.find_element(By.CSS_SELECTOR, "#audit-csv").get_attribute("href")
     no_stray_values(d)
     d.refresh()
@@ -608,6 +619,7 @@ def test_viewer_reads_only_and_wrong_password_is_explained(users, driver):
         go(d, base, route)
         visible(d, ready)
         no_write_controls()
+        assert_accessible(d, f"{route} for a VIEWER")
 
 
 def test_narrow_layout_and_static_headers(editor, assistant, driver):
@@ -654,6 +666,7 @@ def test_function_tool_edit_keeps_its_secret(users, driver):
     secret = d.find_element(By.CSS_SELECTOR, f"{g} [data-field='server.secret']")
     assert secret.get_attribute("type") == "password" and secret.get_attribute("value") == ""
     assert "keep" in secret.get_attribute("placeholder")
+    assert_accessible(d, "a function tool's form")
     # Record what the page sends.
     d.execute_script("""
       window.__sent = [];
@@ -743,10 +756,12 @@ def test_admin_sets_retention_and_erases_a_chat_and_a_viewer_only_reads_it(users
     fill(d.find_element(By.CSS_SELECTOR, "#erasure-value"), chat)
     d.find_element(By.CSS_SELECTOR, "#erase").click()
     text_in(d, "#confirm-message", chat)
+    assert_accessible(d, "settings with the erasure's confirmation open")
     clickable(d, "#confirm-ok").click()
     text_in(d, "#erasure-result", "Erased 1 conversation and")
     assert http.get(base + f"/api/chat/{chat}").status_code == 404
     no_stray_values(d)
+    assert_accessible(d, "settings after an erasure")
 
     # A VIEWER of the organisation reads the setting and has nothing to change.
     clickable(d, "#sign-out").click()

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.postgres_only("several hosts on one database need a dat
                                        "SQLite is one file on one host")
 
 SECONDS = int(os.environ.get("HOSTS_SECONDS", "20"))
-# Each host: 16 workers, so PostgreSQL sees at most 2 x 18 connections (EDMO_DATABASE_POOL = workers + 2).
+# Each host: 16 workers, so PostgreSQL sees at most 2 x 20 connections (EDMO_DATABASE_POOL = workers + 2 + 2 delivery threads).
 ENV = {"EDMO_WEBHOOK_SECRET": SECRET, "EDMO_WORKERS": "16"}
 KNOWN, UNKNOWN = "When is the deadline?", "Is there a dance club?"
 # The load: reads and webhook reports (the reliability test's), assistant creates, renames and deletes, chats.

@@ -131,11 +131,11 @@ def test_time_series_window_and_errors(fresh_stack):
     assert [(p["start"], p["end"]) for p in month] == [("2023-12-31", "2023-12-31"), ("2024-01-01", "2024-01-31"),
                                                       ("2024-02-01", "2024-02-29"), ("2024-03-01", "2024-03-01")]
     assert len(get(timeRangeDays=365).json()["series"][0]["points"]) == 365
-    # `tz` decides which date is today (the day boundaries stay UTC).
-    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kolkata"):
+    # `tz` decides which date is today, and where days begin (test_timeseries_zones.py).
+    for zone, boundaries in (("Pacific/Kiritimati", "local"), ("Pacific/Pago_Pago", "local"), ("Asia/Kolkata", "utcHourOfLocalMidnight")):
         meta = get(tz=zone, timeRangeDays=1).json()["meta"]
         assert meta["to"] == datetime.now(ZoneInfo(zone)).date().isoformat() and meta["tz"] == zone
-        assert meta["dayBoundaries"] == "UTC"
+        assert meta["dayBoundaries"] == boundaries
 
     for params, word in (({"step": "year"}, "step"), ({"groupBy": "colour"}, "groupBy"), ({"from": "2024-02-30"}, "from"),
                          ({"to": "24-01-01"}, "to"), ({"from": "2024-01-02", "to": "2024-01-01"}, "after"),

@@ -12,9 +12,12 @@ Usage: check_spec.py SEED OURS
 - The one exception: the seed schemas in REWRITES may instead have the one
   rewritten form their rule accepts (forms client generators can read; see
   REWRITES).
+- Additions inside a seed shape are allowed only where ADDITIONS names them
+  (one key at one place); the rest of that place must still equal the seed.
 Prints one FAIL line per failed check, then `spec: N passed, M failed`.
 Exits 1 if any check failed, 2 on usage / load errors.
 """
+import copy
 import sys
 
 import yaml
@@ -111,6 +114,36 @@ REWRITES = {
 }
 
 
+# Documented additions inside seed shapes: (the place in the document, the one key openapi.yaml adds there).
+# Each keeps what the seed accepts and answers: the key must not be in the seed at that place (that would be a
+# change, not an addition), and everything else at the place is still compared with the seed.
+ADDITIONS = [
+    # Streaming chat (README "Streaming chat"): an optional flag. ChatRequest does not forbid other
+    # properties, so every body the seed accepts is still accepted and still answered with ChatResponse;
+    # `stream: true` (or `Accept: text/event-stream`) asks for the event stream below.
+    (("components", "schemas", "ChatRequest", "properties"), "stream"),
+    (("paths", "/chat", "post", "responses", "200", "content"), "text/event-stream"),
+]
+
+
+def without_additions(seed, ours):
+    """A copy of `ours` with each ADDITIONS key removed, and the problems with the list itself."""
+    stripped, problems = copy.deepcopy(ours), []
+    for place, key in ADDITIONS:
+        s_node, o_node = seed, stripped
+        for step in place:
+            s_node = s_node.get(step) if isinstance(s_node, dict) else None
+            o_node = o_node.get(step) if isinstance(o_node, dict) else None
+        where = ".".join(place)
+        if not isinstance(s_node, dict):
+            problems.append(f"addition {where}.{key}: the seed has no {where}")
+        elif key in s_node:
+            problems.append(f"addition {where}.{key}: the seed defines it, so it is not an addition")
+        elif isinstance(o_node, dict):
+            o_node.pop(key, None)
+    return stripped, problems
+
+
 class Checks:
     def __init__(self):
         self.passed = 0
@@ -153,6 +186,11 @@ def main(argv):
         c.check(True, "")
     except Exception as e:  # the validator raises several exception types
         c.check(False, f"{argv[2]} is not valid OpenAPI: {e}")
+
+    # The comparisons with the seed below ignore the documented additions (ADDITIONS).
+    ours, problems = without_additions(seed, ours)
+    for problem in problems:
+        c.check(False, problem)
 
     # 2. info
     s_info, o_info = seed.get("info", {}), ours.get("info") or {}

@@ -7,9 +7,13 @@ import * as chat from './chat.js';
 import * as gaps from './gaps.js';
 import * as tools from './tools.js';
 import * as phones from './phones.js';
-import * as analytics from './analytics.js';
+import * as analytics from './analytics.js?v=2';
 import * as audit from './audit.js';
 import * as settings from './settings.js';
+import * as webhooks from './webhooks.js';
+import * as users from './users.js';
+import * as keys from './keys.js';
+import * as account from './account.js';
 
 const routes = [
   [/^login$/, login.render, 'login'],
@@ -25,6 +29,11 @@ const routes = [
   [/^analytics\/conversations\/([^/]+)$/, (v, p, q, seq) => analytics.renderConversation(v, p[0], q, seq), 'analytics'],
   [/^audit$/, audit.render, 'audit'],
   [/^settings$/, settings.render, 'settings'],
+  [/^webhooks$/, webhooks.render, 'webhooks'],
+  // Issue 15: an admin's pages (each shows "not allowed" to other roles) and everyone's account.
+  [/^users$/, users.render, 'users'],
+  [/^analytics-keys$/, keys.render, 'analytics-keys'],
+  [/^account$/, account.render, 'account'],
 ];
 
 // app.js is the only entry point and must not be imported by other modules (it would be
@@ -77,7 +86,7 @@ async function route() {
   }
   renderHeader();
   const match = routes.map(([re, fn, nav]) => [re.exec(path), fn, nav]).find(([m]) => m);
-  for (const a of document.querySelectorAll('#nav a')) {
+  for (const a of document.querySelectorAll('#nav a, #account-link')) {
     if (match && a.dataset.nav === match[2]) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }

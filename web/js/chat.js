@@ -1,5 +1,7 @@
-// Chat panel: pick an assistant, talk to it; chatId is sent back as previousChatId.
+// Chat panel: pick an assistant, talk to it; chatId is sent back as previousChatId. Answers are streamed
+// (Server-Sent Events) and shown as they arrive.
 import { api, apiList } from './api.js';
+import { apiStream } from './stream.js';
 import { h, field, can, messageBox, showMessage, loadingRow, emptyState, isCurrent } from './ui.js';
 
 export async function render(view, params, query, seq) {
@@ -42,9 +44,17 @@ export async function render(view, params, query, seq) {
   }
   function addMessage(role, text) {
     log.querySelector('.empty-chat')?.remove();
-    const li = h(`li.bubble.${role}`, h('span.sr-only', role === 'user' ? 'You: ' : 'Assistant: '), text);
+    const body = h('span.text', text);
+    const li = h(`li.bubble.${role}`, h('span.sr-only', role === 'user' ? 'You: ' : 'Assistant: '), body);
     log.append(li);
     li.scrollIntoView({ block: 'nearest' });
+    return body;
+  }
+  function showChat(id) {
+    chatId = id;
+    status.textContent = `Conversation ${chatId} · ${log.querySelectorAll('.bubble.user').length} turn(s)`;
+    status.dataset.chatId = chatId;
+    end.disabled = false;
   }
 
   picker.querySelector('select').addEventListener('change', reset);
@@ -75,20 +85,44 @@ export async function render(view, params, query, seq) {
     send.textContent = 'Sending…';
     const pending = h('li.bubble.assistant.typing', 'The assistant is typing…');
     log.append(pending);
+    let reply = null;
+    let outcome = null;
     try {
-      const body = { assistantId: picker.querySelector('select').value, message: text };
+      const body = { assistantId: picker.querySelector('select').value, message: text, stream: true };
       if (chatId) body.previousChatId = chatId;
-      const res = await api('/chat', { method: 'POST', body });
-      chatId = res.chatId;
-      status.textContent = `Conversation ${chatId} · ${log.querySelectorAll('.bubble.user').length} turn(s)`;
-      status.dataset.chatId = chatId;
-      end.disabled = false;
+      await apiStream('/chat', body, (name, data) => {
+        if (name === 'chat') {
+          showChat(data.chatId);
+        } else if (name === 'delta') {
+          if (!reply) {
+            pending.remove();
+            reply = addMessage('assistant', '');
+            reply.parentElement.classList.add('streaming');
+            reply.parentElement.setAttribute('aria-busy', 'true');
+          }
+          reply.textContent += data.text;
+          reply.parentElement.scrollIntoView({ block: 'nearest' });
+        } else if (name === 'done' || name === 'error') {
+          outcome = { name, data };
+        }
+      });
       pending.remove();
-      addMessage('assistant', res.message);
+      if (outcome?.name === 'done') {
+        if (!reply) reply = addMessage('assistant', '');
+        reply.textContent = outcome.data.message;  // the stored text (the deltas, joined)
+      } else {
+        // The partial text is not what the conversation keeps: drop it and say why.
+        reply?.parentElement.remove();
+        showMessage(msg, outcome ? outcome.data.error
+          : 'The connection was lost before the answer ended; it is saved in the conversation.', 'error');
+      }
     } catch (e) {
       pending.remove();
+      reply?.parentElement.remove();
       showMessage(msg, e.message, 'error');
     } finally {
+      reply?.parentElement.classList.remove('streaming');
+      reply?.parentElement.removeAttribute('aria-busy');
       send.disabled = false;
       send.textContent = 'Send';
       input.focus();

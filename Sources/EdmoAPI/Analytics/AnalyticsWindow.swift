@@ -4,9 +4,9 @@ import EdmoStore
 import Foundation
 
 /// The dates of the reporting operations (time series, conversation list, exports): `from`/`to`
-/// (`YYYY-MM-DD`, both included) or the last `timeRangeDays` days up to today in `tz`. Conversations count
-/// on the UTC day they started (the aggregates are per UTC day), whatever `tz`: it only decides which
-/// date is "today".
+/// (`YYYY-MM-DD`, both included) or the last `timeRangeDays` days up to today in `tz`. The lists and exports
+/// count a conversation on the UTC day it started, whatever `tz` (it only decides which date is "today");
+/// the time series places its days in `tz` (`ZonedSteps`).
 struct AnalyticsWindow {
     static let maxDays = 3660
 

@@ -11,6 +11,8 @@ enum ChatRoutes {
         let assistantId: String
         let message: String
         let previousChatId: String?
+        /// Answer as Server-Sent Events (addition; see `ChatStreamRoutes`).
+        let stream: Bool?
     }
 
     struct ChatResponse: Encodable {
@@ -23,6 +25,9 @@ enum ChatRoutes {
     static func chat(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.chat, .use, request, context)
         let body = try JSON.decode(ChatBody.self, from: request)
+        if ChatStreamRoutes.wanted(body, request) {
+            return try ChatStreamRoutes.respond(orgId: principal.orgId, body, request, context)
+        }
         let answer = try ChatService.turn(
             orgId: principal.orgId, assistantId: body.assistantId, message: body.message,
             previousChatId: body.previousChatId, requestId: request.requestId, context)

@@ -30,6 +30,20 @@ enum UserJSON {
         ])
     }
 
+    /// A user with the password the server made for them (invite without a password, reset): in this answer
+    /// only, never stored in the clear, logged or audited.
+    static func text(_ user: UserRecord, initialPassword: String) -> String {
+        JSONText.object([
+            "disabled": .bool(user.disabled),
+            "email": .string(user.email),
+            "id": .string(user.id),
+            "initialPassword": .string(initialPassword),
+            "name": .string(user.name),
+            "permissions": .raw(permissionsJSON[user.role] ?? "{}"),
+            "role": .string(user.role.rawValue),
+        ])
+    }
+
     static func list(_ users: [UserRecord]) -> String { "[" + users.map(text).joined(separator: ",") + "]" }
 
     static let permissionsJSON: [Role: String] = Dictionary(uniqueKeysWithValues: Role.allCases.map { role in

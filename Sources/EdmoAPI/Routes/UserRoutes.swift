@@ -8,7 +8,9 @@ import Foundation
 enum UserRoutes {
     struct CreateBody: Decodable {
         let email: String
-        let password: String
+        /// Absent: the server makes a first password and answers it once (`initialPassword`). Null is a 400,
+        /// as for every field the contract does not make nullable.
+        let password: Patch<String>
         let role: Role
         let name: String?
     }
@@ -37,10 +39,13 @@ enum UserRoutes {
     static func create(_ request: Request, _ context: AppContext) throws -> Response {
         let principal = try Authenticator.require(.users, .write, request, context)
         let body = try JSON.decode(CreateBody.self, from: request)
+        let given = try body.password.required("password")
+        let generated = given == nil ? UserAccounts.generatedPassword() : nil
         let user = try UserAccounts.create(
-            context, email: body.email, password: body.password, role: body.role, name: body.name, orgId: principal.orgId)
+            context, email: body.email, password: given ?? generated ?? "", role: body.role, name: body.name, orgId: principal.orgId)
         try principal.audit(request, context, "user.create", AuditTarget("user", user.id), UserAccounts.changes(from: nil, to: user, password: true))
-        return Response.rawJSON(UserJSON.text(user), status: 201).withETag(user.version)
+        let text = generated.map { UserJSON.text(user, initialPassword: $0) } ?? UserJSON.text(user)
+        return Response.rawJSON(text, status: 201).withETag(user.version)
     }
 
     static func get(_ request: Request, _ context: AppContext) throws -> Response {

@@ -1,0 +1,67 @@
+import EdmoCore
+import EdmoService
+import EdmoStore
+import Foundation
+import Testing
+
+/// The delivery worker with a pinned clock and jitter: the SSRF guard at delivery, the retry schedule, the
+/// last attempt marked failed.
+struct EventDeliveryTests {
+    func app(allowPrivate: Bool, maxAttempts: Int = 16) throws -> (TestApp, WebhookEndpoint) {
+        let app = try TestApp { config in
+            config.allowPrivateURLs = allowPrivate
+            config.eventMaxAttempts = maxAttempts
+            config.eventTimeoutMilliseconds = 1000
+        }
+        let user = try app.addUser("admin@example.edu")
+        let endpoint = WebhookEndpoint(
+            id: "whe_1", orgId: user.orgId, url: "http://127.0.0.1:9/hook", description: nil, eventTypes: EventType.all,
+            enabled: true, secret: try app.context.seal(Array("whsec_test".utf8)), createdAt: Timestamp.format(t0),
+            updatedAt: Timestamp.format(t0))
+        try app.context.webhooks.insertEndpoint(endpoint)
+        let record = DocumentRecord(id: "asst_1", orgId: user.orgId, body: "{}", createdAt: Timestamp.format(t0), updatedAt: Timestamp.format(t0))
+        try app.context.resources.insertDocument(
+            .assistant, record, secret: nil, completing: nil,
+            event: try OutboundEvents.assistant(app.context, EventType.assistantCreated, record))
+        return (app, endpoint)
+    }
+
+    func only(_ app: TestApp, _ endpoint: WebhookEndpoint) throws -> WebhookDelivery {
+        try #require(try app.context.webhooks.deliveries(orgId: endpoint.orgId, endpointId: endpoint.id, limit: 10, offset: 0).items.first)
+    }
+
+    @Test func aPrivateAddressIsRefusedAtDeliveryAndRetriedOnTheSchedule() throws {
+        let (app, endpoint) = try app(allowPrivate: false)
+        var worker = EventDelivery(context: app.context, owner: "test")
+        worker.random = { 0.5 }
+        #expect(worker.runOnce() == 1)
+        let delivery = try only(app, endpoint)
+        #expect(delivery.status == .pending && delivery.attempts == 1)
+        #expect(delivery.lastError == HTTPClientErrorText.privateAddress)
+        #expect(delivery.nextAttemptAt == Timestamp.format(t0.addingTimeInterval(30)))
+        #expect(worker.runOnce() == 0)  // not due yet
+        app.clock.advance(30)
+        #expect(worker.runOnce() == 1)
+        let second = try only(app, endpoint)
+        #expect(second.attempts == 2 && second.nextAttemptAt == Timestamp.format(t0.addingTimeInterval(30 + 60)))
+    }
+
+    @Test func theLastAttemptMarksTheDeliveryFailed() throws {
+        let (app, endpoint) = try app(allowPrivate: true, maxAttempts: 2)
+        var worker = EventDelivery(context: app.context, owner: "test")
+        worker.random = { 0.5 }
+        #expect(worker.runOnce() == 1)
+        #expect(try only(app, endpoint).status == .pending)
+        app.clock.advance(30)
+        #expect(worker.runOnce() == 1)
+        let failed = try only(app, endpoint)
+        #expect(failed.status == .failed && failed.attempts == 2 && failed.lastError?.hasPrefix("unreachable") == true)
+        app.clock.advance(86_400)
+        #expect(worker.runOnce() == 0)
+    }
+}
+
+/// What HTTPClient says of a refused private address (the delivery's `lastError`).
+enum HTTPClientErrorText {
+    static let privateAddress = "refused: the address is on this host or a private network (EDMO_ALLOW_PRIVATE_URLS allows it)"
+}
