@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "EdmoService", dependencies: ["EdmoCore", "EdmoStore", "EdmoProviders", "CSodium"]),
         // Request/Response, the router and route table, one file per resource: decode -> service -> encode.
         .target(name: "EdmoAPI", dependencies: ["EdmoCore", "EdmoStore", "EdmoProviders", "EdmoService"]),
-        .target(name: "EdmoFastCGI", dependencies: ["CFastCGI", "EdmoService", "EdmoAPI"]),
+        .target(name: "EdmoFastCGI", dependencies: ["CFastCGI", "EdmoCore", "EdmoService", "EdmoAPI"]),
         .executableTarget(
             name: "edmo",
             dependencies: [

@@ -1,10 +1,12 @@
 import CFastCGI
+import EdmoCore
 import EdmoService
 import Foundation
 import Synchronization
 
-/// Every connection nginx opens, kept or not, watched by one thread with epoll; a connection goes to a
-/// worker only once a request has arrived on it, and comes back to epoll when the answer is sent.
+/// Every connection nginx opens, kept or not, in one epoll set that the idle workers wait on together; a
+/// connection goes to a worker only once a request has arrived on it, and comes back to the set when the
+/// answer is sent.
 ///
 /// Why: libfcgi serves one connection per thread, and after a kept request its thread waits for the next
 /// request on that same connection. With nginx's upstream keep-alive, idle kept connections then hold
@@ -13,24 +15,34 @@ import Synchronization
 /// while it serves one. libfcgi still reads and writes the records (the worker gives it the connection's
 /// fd); only the accept and the wait between requests moved here.
 ///
-/// Ownership of a connection's fd is never shared: it is in the epoll set (the `idle` set, this thread's)
-/// or in the ready queue or with one worker. `stop()` closes the idle ones; the queued ones are still
-/// served; a worker closes its connection instead of giving it back once stopping.
+/// The workers themselves call `epoll_wait` (`next()`), one event each: the kernel wakes one waiter per
+/// event, and every connection (and the listening socket) is armed one-shot, so exactly one worker gets it.
+/// No thread hands requests over: an earlier design had one epoll thread fill a queue the workers took
+/// from, two wake-ups and a lock per request, and its thread competed with the workers for the 2 cores.
+///
+/// Ownership of a connection's fd is never shared: it is armed in the epoll set (and in `idle`), or with one
+/// worker. `stop()` makes every worker's next `next()` serve what is already waiting and then answer nil;
+/// `closeIdle()` then closes the connections left idle, and a worker closes its connection instead of giving
+/// it back once stopping.
 final class ConnectionLoop: @unchecked Sendable {
     let listenFd: Int32
     let epollFd: Int32
+    /// Readable (level-triggered, never consumed) once stopping: every waiting worker sees it.
     let wakeFd: Int32
     let log: Logger
     /// `FCGI_WEB_SERVER_ADDRS`: the IPv4 peers a TCP connection may come from (libfcgi's own rule).
     let allowedPeers: Set<String>?
-    let ready = ReadyQueue()
-    private let state = Mutex<State>(State())
+    /// The connections armed in the epoll set, in stripes by fd: every request takes one out and puts it
+    /// back, so the workers rarely meet on one lock.
+    private let idle = (0..<64).map { _ in IdleStripe() }
+    private let stopping = Atomic<Bool>(false)
     let metrics: Metrics?
 
-    struct State {
-        var stopping = false
-        var idle = Set<Int32>()
+    final class IdleStripe: Sendable {
+        let fds = PlainLock<Set<Int32>>([])
     }
+
+    private func stripe(_ fd: Int32) -> IdleStripe { idle[Int(fd) % idle.count] }
 
     init(listenFd: Int32, log: Logger, metrics: Metrics?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.listenFd = listenFd
@@ -44,7 +56,7 @@ final class ConnectionLoop: @unchecked Sendable {
         guard epollFd >= 0, wakeFd >= 0 else { throw ListenerError(description: "epoll: \(String(cString: strerror(errno)))") }
         // The listening socket is only ever accepted from here, after epoll says a connection is waiting.
         _ = fcntl(listenFd, F_SETFL, fcntl(listenFd, F_GETFL) | O_NONBLOCK)
-        try watch(listenFd, events: EPOLLIN.rawValue, op: EPOLL_CTL_ADD)
+        try watch(listenFd, events: EPOLLIN.rawValue | EPOLLONESHOT.rawValue, op: EPOLL_CTL_ADD)
         try watch(wakeFd, events: EPOLLIN.rawValue, op: EPOLL_CTL_ADD)
     }
 
@@ -62,38 +74,53 @@ final class ConnectionLoop: @unchecked Sendable {
         }
     }
 
-    /// The event thread: accepts, and queues each connection a request has arrived on. Returns after `stop()`.
-    func run() {
-        var events = [epoll_event](repeating: epoll_event(), count: 256)
-        loop: while true {
-            let count = events.withUnsafeMutableBufferPointer { epoll_wait(epollFd, $0.baseAddress, Int32($0.count), -1) }
+    /// A connection with a request waiting, for the calling worker to serve and then `giveBack`; nil once
+    /// stopping and nothing else is waiting. Accepts new connections on the way when the listening socket
+    /// is the event this worker got.
+    func next() -> Int32? {
+        var event = epoll_event()
+        var stopSeen = false
+        while true {
+            // Once stopping, only what is already waiting: the stop event comes round again (it is
+            // level-triggered, queued behind whatever else was ready) when nothing else is.
+            let count = epoll_wait(epollFd, &event, 1, stopSeen ? 0 : -1)
             if count < 0 {
                 if errno == EINTR { continue }
                 log.error("epoll_wait failed: \(String(cString: strerror(errno)))")
-                break
+                return nil
             }
-            for event in events[0..<Int(count)] {
-                let fd = event.data.fd
-                if fd == wakeFd { break loop }
-                if fd == listenFd { acceptWaiting(); continue }
-                let taken = state.withLock { $0.idle.remove(fd) != nil }
-                if taken { ready.push(fd) }
+            if count == 0 { return nil }
+            let fd = event.data.fd
+            if fd == wakeFd {
+                if stopSeen { return nil }
+                stopSeen = true
+            } else if fd == listenFd {
+                guard !stopSeen else { continue }  // left disarmed: no more connections are taken
+                acceptWaiting()
+                try? watch(listenFd, events: EPOLLIN.rawValue | EPOLLONESHOT.rawValue, op: EPOLL_CTL_MOD)
+            } else if stripe(fd).fds.withLock({ $0.remove(fd) != nil }) {
+                return fd
             }
         }
-        let idle = state.withLock { state -> Set<Int32> in
-            state.stopping = true
-            defer { state.idle.removeAll() }
-            return state.idle
-        }
-        // nginx sees the close of an idle kept connection and opens a new one to whoever listens next.
-        for fd in idle { close(fd) }
-        metrics?.connectionClosed(idle.count)
-        ready.close()
     }
 
+    /// Every worker's next `next()` serves what is already waiting, then answers nil.
     func stop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
         var one: UInt64 = 1
         _ = write(wakeFd, &one, 8)
+    }
+
+    /// After the workers have stopped: nginx sees the close of an idle kept connection and opens a new one
+    /// to whoever listens next.
+    func closeIdle() {
+        var count = 0
+        for stripe in idle {
+            let fds = stripe.fds.withLock { fds in defer { fds.removeAll() }; return fds }
+            for fd in fds { close(fd) }
+            count += fds.count
+        }
+        metrics?.connectionClosed(count)
     }
 
     private func acceptWaiting() {
@@ -143,66 +170,19 @@ final class ConnectionLoop: @unchecked Sendable {
 
     /// A connection back into the epoll set, to wait for its next request; closed instead once stopping.
     func giveBack(_ fd: Int32, first: Bool = false) {
-        let armed = state.withLock { state -> Bool in
-            guard !state.stopping else { return false }
-            var event = epoll_event()
-            event.events = EPOLLIN.rawValue | EPOLLONESHOT.rawValue
-            event.data.fd = fd
-            guard epoll_ctl(epollFd, first ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event) == 0 else { return false }
-            state.idle.insert(fd)
-            return true
-        }
-        if !armed {
-            close(fd)
-            metrics?.connectionClosed()
-        }
+        // Filed before it is armed: its next request may reach a worker the moment it is.
+        let filed = !stopping.load(ordering: .sequentiallyConsistent) && stripe(fd).fds.withLock { $0.insert(fd).inserted }
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLONESHOT.rawValue
+        event.data.fd = fd
+        if filed, epoll_ctl(epollFd, first ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event) == 0 { return }
+        if filed { stripe(fd).fds.withLock { _ = $0.remove(fd) } }
+        close(fd)
+        metrics?.connectionClosed()
     }
 
     /// A worker's connection that libfcgi closed (the peer went away, or the request was not kept).
     func closed() {
         metrics?.connectionClosed()
-    }
-}
-
-/// Connections with a request waiting, first come first served; `pop()` blocks, and answers nil once
-/// closed and empty, so workers serve what was queued before they exit.
-final class ReadyQueue: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var fds: [Int32] = []
-    private var head = 0
-    private var closed = false
-
-    func push(_ fd: Int32) {
-        condition.lock()
-        fds.append(fd)
-        condition.unlock()
-        condition.signal()
-    }
-
-    func pop() -> Int32? {
-        condition.lock()
-        defer { condition.unlock() }
-        while head == fds.count {
-            if closed { return nil }
-            condition.wait()
-        }
-        let fd = fds[head]
-        head += 1
-        if head == fds.count {
-            fds.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024 {
-            // Never empty under a long overload: drop what was served so the array does not grow.
-            fds.removeFirst(head)
-            head = 0
-        }
-        return fd
-    }
-
-    func close() {
-        condition.lock()
-        closed = true
-        condition.unlock()
-        condition.broadcast()
     }
 }

@@ -5,11 +5,12 @@ import Foundation
 import Synchronization
 
 /// N worker threads serving the requests of every connection nginx holds, kept alive or not
-/// (`ConnectionLoop` waits on the connections; a worker takes one only when a request is there).
+/// (`ConnectionLoop`: the idle workers wait on every connection together; a worker takes one only when a
+/// request is there).
 ///
 /// Shutdown: SIGTERM/SIGINT are blocked in every thread and taken by `sigwait` in `run()`. The loop then
-/// stops accepting, closes the idle connections and closes its queue; workers finish the requests already
-/// queued or in flight, then exit. The listening socket itself is left alone: under systemd it is shared
+/// stops accepting; workers finish the requests in flight or already waiting, then exit, and the idle
+/// connections are closed. The listening socket itself is left alone: under systemd it is shared
 /// with the socket unit and must stay usable for the next start.
 public final class FastCGIServer: Sendable {
     let listenFd: Int32
@@ -41,7 +42,6 @@ public final class FastCGIServer: Sendable {
         Self.raiseDescriptorLimit()
         let loop = try ConnectionLoop(listenFd: listenFd, log: log, metrics: metrics)
 
-        let events = Self.startThread { loop.run() }
         var threads: [pthread_t] = []
         for _ in 0..<workers {
             running.add(1, ordering: .sequentiallyConsistent)
@@ -57,7 +57,6 @@ public final class FastCGIServer: Sendable {
         sigwait(&stopSignals, &received)
         log.info("signal \(received): finishing in-flight requests")
         loop.stop()
-        pthread_join(events, nil)
 
         let deadline = Date().addingTimeInterval(drainSeconds)
         while running.load(ordering: .sequentiallyConsistent) > 0 && Date() < deadline {
@@ -68,6 +67,7 @@ public final class FastCGIServer: Sendable {
             return
         }
         for thread in threads { pthread_join(thread, nil) }
+        loop.closeIdle()
         log.info("stopped")
     }
 
@@ -94,7 +94,7 @@ public final class FastCGIServer: Sendable {
     func workerLoop(_ loop: ConnectionLoop) {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
-        while let fd = loop.ready.pop() {
+        while let fd = loop.next() {
             // libfcgi reads the request from this connection. It must not accept one itself: with no listening
             // socket (-1) it gives up instead when the connection turns out closed, and closes it.
             FCGX_InitRequest(request, -1, 0)

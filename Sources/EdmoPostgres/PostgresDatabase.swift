@@ -16,8 +16,19 @@ public final class PostgresDatabase: Sendable {
 
     @discardableResult
     public func read<T>(_ body: (PostgresConnection) throws -> T) throws -> T { try pool.read(body) }
+    /// One transaction (`PostgresPool.write`). An audit entry bound on this thread (`PendingAuditEntry`) is
+    /// inserted in it after the body: the change and its entry commit together or not at all.
     @discardableResult
-    public func write<T>(_ body: (PostgresConnection) throws -> T) throws -> T { try pool.write(body) }
+    public func write<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        guard let audit = PendingAuditEntry.unwritten else { return try pool.write(body) }
+        let value = try pool.write { connection in
+            let value = try body(connection)
+            try PostgresAuditStore.insert(connection, audit.entry)
+            return value
+        }
+        audit.markWritten()
+        return value
+    }
 
     /// Key of the session advisory lock held while migrating ("edmo" in ASCII): hosts that start together
     /// migrate one after the other, and the later ones find nothing left to do.

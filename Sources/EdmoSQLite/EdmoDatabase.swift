@@ -52,12 +52,22 @@ public final class EdmoDatabase: Sendable {
     ///
     /// The body may run on another caller's thread, while this one waits: it must not write again (that
     /// would wait for itself; GRDB refused nested writes before too) nor depend on thread-local state.
+    ///
+    /// An audit entry bound on this thread (`PendingAuditEntry`) is inserted in the same savepoint, after the
+    /// body: the change and its entry commit together or not at all.
     public func write<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
         precondition(SQLiteGroupCommit.running != ObjectIdentifier(pool), "EdmoDatabase.write inside a write")
+        let audit = PendingAuditEntry.unwritten  // read here: the job may run on another caller's thread
         return try withoutActuallyEscaping(body) { body in
             let call = SQLiteGroupCommit.Call(body)
             defer { call.body = nil }
-            try Self.translatingFull { try writes.write { db in try call.run(db) } }
+            try Self.translatingFull {
+                try writes.write { db in
+                    try call.run(db)
+                    if let audit { try SQLiteAuditStore.insert(db, audit.entry) }
+                }
+            }
+            audit?.markWritten()
             return call.value!
         }
     }

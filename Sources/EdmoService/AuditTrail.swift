@@ -70,11 +70,13 @@ public struct AuditNotRecorded: Error, CustomStringConvertible {
     public var description: String { "the audit entry of \(action) was not written: \(underlying)" }
 }
 
-/// The one way into the audit log. Call `record` once a change has committed and before answering: the
-/// entry is then durable before the client hears of the change (see README "Audit log" for why it is its
-/// own transaction). Changes are field name -> `{"old": ..., "new": ...}`; `changes(from:to:)` builds them
-/// from two JSON objects. Whatever the caller passes, values of secret-looking fields (`secret`, `password`,
-/// `...token`, `...apiKey`, `credentials`, ...) are stored as "[redacted]", never in the clear.
+/// The one way into the audit log. Either bind the entry to the store call that makes the change
+/// (`record(..., during:)`: one transaction for both), or call `record` once a change has committed and
+/// before answering (its own transaction, for changes made of several store writes). Either way the entry is
+/// durable before the client hears of the change (see README "Audit log"). Changes are field name ->
+/// `{"old": ..., "new": ...}`; `changes(from:to:)` builds them from two JSON objects. Whatever the caller
+/// passes, values of secret-looking fields (`secret`, `password`, `...token`, `...apiKey`, `credentials`, ...)
+/// are stored as "[redacted]", never in the clear.
 public enum AuditTrail {
     public static let redacted = JSONValue.string("[redacted]")
     /// Entries one retention batch removes: one short transaction each.
@@ -87,16 +89,42 @@ public enum AuditTrail {
         _ context: AppContext, actor: AuditActor, address: String?, action: String, target: AuditTarget?,
         changes: [String: JSONValue] = [:]
     ) throws -> AuditEntry {
-        let entry = AuditEntry(
+        let entry = try entry(context, actor: actor, address: address, action: action, target: target, changes: changes)
+        try append(context, entry)
+        return entry
+    }
+
+    /// Runs `change`, the one store call that makes the change, with the entry bound to it
+    /// (`PendingAuditEntry`): the store writes the entry in the change's own transaction. Bind it around that
+    /// call only, computing `changes` before it. When `change` made no write that took the entry (it
+    /// throws, and then nothing is recorded, or it wrote nothing), the entry is appended on its own as `record` does.
+    @discardableResult
+    public static func record<T>(
+        _ context: AppContext, _ origin: AuditOrigin, action: String, target: AuditTarget?, changes: [String: JSONValue] = [:],
+        during change: () throws -> T
+    ) throws -> T {
+        let pending = PendingAuditEntry(
+            try entry(context, actor: origin.actor, address: origin.address, action: action, target: target, changes: changes))
+        let value = try PendingAuditEntry.$current.withValue(pending) { try change() }
+        if !pending.isWritten { try append(context, pending.entry) }
+        return value
+    }
+
+    static func entry(
+        _ context: AppContext, actor: AuditActor, address: String?, action: String, target: AuditTarget?, changes: [String: JSONValue]
+    ) throws -> AuditEntry {
+        AuditEntry(
             id: context.ids.next("aud"), orgId: actor.orgId, at: Timestamp.format(context.now), actorKind: actor.kind,
             actorId: actor.id, actorLabel: actor.label, address: address, action: action, targetType: target?.type,
             targetId: target?.id, changes: try text(redacting(changes)))
+    }
+
+    static func append(_ context: AppContext, _ entry: AuditEntry) throws {
         do {
             try context.audit.append(entry)
         } catch {
-            throw AuditNotRecorded(action: action, underlying: error)
+            throw AuditNotRecorded(action: entry.action, underlying: error)
         }
-        return entry
     }
 
     @discardableResult

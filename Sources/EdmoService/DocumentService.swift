@@ -20,7 +20,7 @@ public struct DocumentService<Config: StoredConfig> {
         return record
     }
 
-    /// `origin` (who asks, from where) has the creation recorded in the audit log once it is stored.
+    /// `origin` (who asks, from where) has the creation recorded in the audit log, in the same transaction.
     public func create(_ config: Config, orgId: String, by origin: AuditOrigin? = nil) throws -> DocumentRecord {
         try check(config)
         let id = context.ids.next(kind.idPrefix)
@@ -36,14 +36,13 @@ public struct DocumentService<Config: StoredConfig> {
                 record.providerId = providerId
                 record.body = try storedBody(config, record)
                 let event = kind == .assistant ? try OutboundEvents.assistant(context, EventType.assistantCreated, record) : nil
-                try context.resources.insertDocument(kind, record, secret: secret, completing: operation, event: event)
+                var changes = try audited(origin, from: nil, to: record)
+                if config.secret != nil { changes["server.secret"] = AuditTrail.secretChange(old: nil, new: true) }
+                try recording(origin, "create", record.id, changes) {
+                    try context.resources.insertDocument(kind, record, secret: secret, completing: operation, event: event)
+                }
             },
             compensate: { platform, providerId in try platform.delete(kind.collection, id: providerId) })
-        if let origin {
-            var changes = AuditTrail.changes(from: nil, to: try JSONValue.parse(Array(record.body.utf8)), ignoring: Document.serverFields)
-            if config.secret != nil { changes["server.secret"] = AuditTrail.secretChange(old: nil, new: true) }
-            try AuditTrail.record(context, origin, action: "\(kind.rawValue).create", target: AuditTarget(kind.rawValue, record.id), changes: changes)
-        }
         return record
     }
 
@@ -51,11 +50,11 @@ public struct DocumentService<Config: StoredConfig> {
     /// conditionally on the version read; a lost race runs all of it again on the newer row
     /// (`OptimisticWrite`), so concurrent PATCHes of different fields all survive.
     /// With `origin`, the fields that changed (old and new values, a secret only as "[redacted]") are recorded
-    /// in the audit log; a patch that changed nothing records nothing.
+    /// in the audit log, in the write's transaction; a patch that changed nothing records nothing.
     public func update(
         id: String, orgId: String, patch: [String: JSONValue], ifMatch: IfMatch?, by origin: AuditOrigin? = nil
     ) throws -> DocumentRecord {
-        let (record, before, secretBefore, secretAfter) = try OptimisticWrite.run(context, key: "\(kind.rawValue)/\(orgId)/\(id)") {
+        try OptimisticWrite.run(context, key: "\(kind.rawValue)/\(orgId)/\(id)") {
             var record = try find(id, orgId: orgId)
             let before = record
             try ifMatch?.check(record.version)
@@ -77,8 +76,13 @@ public struct DocumentService<Config: StoredConfig> {
                 },
                 local: { _, operation in
                     let event = kind == .assistant ? try OutboundEvents.assistant(context, EventType.assistantUpdated, record) : nil
-                    record.version = try context.resources.updateDocument(
-                        kind, record, secret: secret, completing: operation, event: event)
+                    var changes = try audited(origin, from: before, to: record)
+                    if origin != nil, old.secret != new.secret {
+                        changes["server.secret"] = AuditTrail.secretChange(old: old.secret != nil, new: new.secret != nil)
+                    }
+                    record.version = try recording(origin, "update", record.id, changes) {
+                        try context.resources.updateDocument(kind, record, secret: secret, completing: operation, event: event)
+                    }
                 },
                 compensate: { platform, _ in
                     // Mirror what is stored now: another writer may have changed it since it was read.
@@ -86,24 +90,13 @@ public struct DocumentService<Config: StoredConfig> {
                     let current = try Document(platform: try find(record.id, orgId: orgId), kind, context)
                     _ = try platform.update(kind.collection, id: providerId, Document.tagged(current.config, id: record.id))
                 })
-            return (record, before, old.secret, new.secret)
+            return record
         }
-        if let origin {
-            var changes = AuditTrail.changes(
-                from: try JSONValue.parse(Array(before.body.utf8)), to: try JSONValue.parse(Array(record.body.utf8)),
-                ignoring: Document.serverFields)
-            if secretBefore != secretAfter {
-                changes["server.secret"] = AuditTrail.secretChange(old: secretBefore != nil, new: secretAfter != nil)
-            }
-            if !changes.isEmpty {
-                try AuditTrail.record(context, origin, action: "\(kind.rawValue).update", target: AuditTarget(kind.rawValue, record.id), changes: changes)
-            }
-        }
-        return record
     }
 
     /// An assistant's phone numbers are detached by the database (ON DELETE SET NULL).
-    /// With `origin`, the deletion is recorded in the audit log with the fields the resource had.
+    /// With `origin`, the deletion is recorded in the audit log with the fields the resource had, in the same
+    /// transaction.
     public func delete(id: String, orgId: String, ifMatch: IfMatch?, by origin: AuditOrigin? = nil) throws {
         let record = try find(id, orgId: orgId)
         try ifMatch?.check(record.version)
@@ -118,18 +111,35 @@ public struct DocumentService<Config: StoredConfig> {
                     let platformDeleted = context.platform != nil && record.providerId != nil
                     let event = kind == .assistant
                         ? try OutboundEvents.assistant(context, EventType.assistantDeleted, record, deleted: true) : nil
-                    try context.resources.deleteDocument(
-                        kind, orgId: orgId, id: record.id,
-                        version: platformDeleted ? nil : ifMatch?.deleteVersion(read: record.version), completing: operation,
-                        event: event)
+                    try recording(origin, "delete", record.id, try audited(origin, from: record, to: nil)) {
+                        try context.resources.deleteDocument(
+                            kind, orgId: orgId, id: record.id,
+                            version: platformDeleted ? nil : ifMatch?.deleteVersion(read: record.version), completing: operation,
+                            event: event)
+                    }
                 })
         } catch StoreError.stale {
             throw VersionMismatch()  // only a conditional delete can be stale
         }
-        if let origin {
-            let changes = AuditTrail.changes(from: try JSONValue.parse(Array(record.body.utf8)), to: nil, ignoring: Document.serverFields)
-            try AuditTrail.record(context, origin, action: "\(kind.rawValue).delete", target: AuditTarget(kind.rawValue, record.id), changes: changes)
-        }
+    }
+
+    /// The fields that differ between two stored bodies (nil: created or deleted), without the server's;
+    /// nothing when no one is to be recorded.
+    func audited(_ origin: AuditOrigin?, from old: DocumentRecord?, to new: DocumentRecord?) throws -> [String: JSONValue] {
+        guard origin != nil else { return [:] }
+        return AuditTrail.changes(
+            from: try old.map { try JSONValue.parse(Array($0.body.utf8)) }, to: try new.map { try JSONValue.parse(Array($0.body.utf8)) },
+            ignoring: Document.serverFields)
+    }
+
+    /// `write` with its audit entry in the same transaction; without `origin`, or for an update that changed
+    /// nothing, `write` alone.
+    func recording<T>(
+        _ origin: AuditOrigin?, _ verb: String, _ id: String, _ changes: [String: JSONValue], _ write: () throws -> T
+    ) throws -> T {
+        guard let origin, verb != "update" || !changes.isEmpty else { return try write() }
+        return try AuditTrail.record(
+            context, origin, action: "\(kind.rawValue).\(verb)", target: AuditTarget(kind.rawValue, id), changes: changes, during: write)
     }
 
     func check(_ config: Config) throws {

@@ -63,7 +63,8 @@ final class LineWriter: Sendable {
         var pending: [UInt8] = []
         var writing = false
     }
-    private let state = Mutex(State())
+    /// A plain mutex (`PlainLock`): every request takes it.
+    private let state = PlainLock(State())
 
     /// Bytes waiting behind a write under way before the threads adding to them wait too.
     static let maxPending = 1 << 20

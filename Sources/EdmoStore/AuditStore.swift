@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Who made a change: a signed-in user, an analytics key, the `edmo` command line, or the server itself.
 public enum AuditActorKind: String, Sendable, CaseIterable {
@@ -86,4 +87,31 @@ public protocol AuditStore: Sendable {
     /// Deletes at most `limit` of the oldest entries dated before `cutoff`, in one short transaction, and
     /// returns how many it deleted (fewer than `limit`: none older is left).
     func prune(before cutoff: Date, limit: Int) throws -> Int
+}
+
+/// An audit entry that goes into the transaction of the next store write made on this thread, so that the
+/// change and its entry commit together: one commit per write instead of two, and no crash between them.
+/// `AuditTrail.record(..., during:)` binds it around exactly the store call that makes the change; each
+/// store's write funnel (`EdmoDatabase.write`, `PostgresDatabase.write`) inserts it after the write's own
+/// statements and marks it written once that transaction has committed. A write that fails leaves it
+/// unwritten (a retry carries it again); a second write of the same call finds it written and leaves it.
+/// A task-local rather than a parameter of every write method of both stores: see README "Audit log".
+public final class PendingAuditEntry: Sendable {
+    public let entry: AuditEntry
+    private let written = Atomic<Bool>(false)
+
+    @TaskLocal public static var current: PendingAuditEntry?
+
+    public init(_ entry: AuditEntry) { self.entry = entry }
+
+    /// The entry a write starting now on this thread must carry: nil when none is bound or it is written.
+    public static var unwritten: PendingAuditEntry? {
+        guard let current, !current.isWritten else { return nil }
+        return current
+    }
+
+    public var isWritten: Bool { written.load(ordering: .acquiring) }
+
+    /// Called by a store once the transaction that inserted the entry has committed.
+    public func markWritten() { written.store(true, ordering: .releasing) }
 }

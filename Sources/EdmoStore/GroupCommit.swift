@@ -1,4 +1,5 @@
 import Dispatch
+import EdmoCore
 import Synchronization
 
 /// Group commit, shared by both stores: writes that arrive while a batch is committing wait, then go to
@@ -17,7 +18,8 @@ public final class GroupCommit<Work, Output>: Sendable {
     }
 
     private let commit: @Sendable ([Job]) throws -> Void
-    private let state = Mutex<(pending: [Job], committing: Bool)>(([], false))
+    /// A plain mutex (`PlainLock`): every write takes it twice, from as many threads as there are workers.
+    private let state = PlainLock<(pending: [Job], committing: Bool)>(([], false))
 
     public init(commit: @escaping @Sendable ([Job]) throws -> Void) { self.commit = commit }
 

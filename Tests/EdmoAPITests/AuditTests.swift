@@ -198,21 +198,48 @@ import Testing
     @Test func aChangeWhoseEntryCannotBeWrittenIsNeverAnsweredAsDone() throws {
         let r = try Roles()
         var context = r.app.context
-        func create() -> Response {
+        func update(_ days: Int) -> Response {
             r.app.router.handle(
-                Request(method: "POST", path: "/api/assistants", headers: ["content-type": "application/json", "cookie": "auth-token=\(r.editor)"],
-                        body: Array(assistantBody.utf8), remoteAddress: "10.0.0.1", requestId: "audit-failure"),
+                Request(method: "PATCH", path: "/api/organization/settings",
+                        headers: ["content-type": "application/json", "cookie": "auth-token=\(r.admin)"],
+                        body: Array(#"{"retentionDays": \#(days)}"#.utf8), remoteAddress: "10.0.0.1", requestId: "audit-failure"),
                 context)
         }
+        // Settings are recorded by an append after the change (its own transaction).
         context.audit = FailingAudit(error: StoreError.storageFull)
-        let full = create()
-        // Not "done", and not "nothing was saved" either: the assistant exists.
+        let full = update(30)
+        // Not "done", and not "nothing was saved" either: the setting changed.
         #expect(full.status == 507)
         #expect(full.error?.contains("what this request changed was saved, but the audit log could not record it") == true)
-        #expect(r.app.send("GET", "/api/assistants", token: r.editor).header("X-Total-Count") == "1")
+        #expect(r.app.send("GET", "/api/organization/settings", token: r.admin).json["retentionDays"] as? Int == 30)
         context.audit = FailingAudit(error: StoreError.conflict("lost"))
-        #expect(create().status == 500)
-        #expect(r.app.logLines.all.contains { $0.contains("the audit entry of assistant.create was not written") })
+        #expect(update(40).status == 500)
+        #expect(r.app.logLines.all.contains { $0.contains("the audit entry of settings.update was not written") })
+    }
+
+    /// Assistants, tools, numbers and knowledge entries write their entry in the change's own transaction,
+    /// through the store's write, never through a separate append: with appends failing they still work,
+    /// and every change has its entry.
+    @Test func documentChangesWriteTheirEntryInTheChangesTransaction() throws {
+        let r = try Roles()
+        var context = r.app.context
+        context.audit = FailingAudit(error: StoreError.conflict("a separate append was made"))
+        func send(_ method: String, _ path: String, _ body: String?) -> Response {
+            r.app.router.handle(
+                Request(method: method, path: path, headers: ["content-type": "application/json", "cookie": "auth-token=\(r.editor)"],
+                        body: Array((body ?? "").utf8), remoteAddress: "10.0.0.1", requestId: "in-transaction"),
+                context)
+        }
+        let created = send("POST", "/api/assistants", assistantBody)
+        #expect(created.status == 201, "\(created.bodyString)")
+        let id = try #require(created.json["id"] as? String)
+        #expect(send("PATCH", "/api/assistants/\(id)", #"{"name": "Renamed"}"#).status == 200)
+        let entry = send("POST", "/api/assistants/\(id)/knowledge", #"{"title": "Hours", "content": "Nine to five"}"#)
+        #expect(entry.status == 201, "\(entry.bodyString)")
+        #expect(send("DELETE", "/api/assistants/\(id)", nil).status == 200)
+        let actions = log(r).compactMap { $0["action"] as? String }
+        #expect(Array(actions.prefix(4)) == ["assistant.delete", "knowledge.create", "assistant.update", "assistant.create"])
+        #expect(changes(log(r, "?action=assistant.update").first)["name"]?["new"] as? String == "Renamed")
     }
 
     @Test func theRecordingAPIRedactsWhateverTheCallerPasses() throws {

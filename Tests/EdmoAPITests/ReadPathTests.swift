@@ -1,4 +1,5 @@
 @testable import EdmoAPI
+import EdmoCore
 @testable import EdmoService
 import Foundation
 import Testing

@@ -57,6 +57,35 @@ struct StoreContractAuditTests {
         #expect(try db.rows(in: "audit_log") == 8)
     }
 
+    /// An entry bound to a write (`PendingAuditEntry`) commits with that write: not at all when the write
+    /// fails (and a retry carries it), once when it succeeds, not again for a later write of the same
+    /// binding; an entry that cannot be written takes the change down with it.
+    @Test(arguments: StoreKind.tested)
+    func anEntryBoundToAWriteCommitsWithItOrNotAtAll(_ kind: StoreKind) throws {
+        let db = try ContractDatabase(kind, organizations: ["org_a"])
+        var record = try db.document(.assistant, "a1", org: "org_a")
+        let pending = PendingAuditEntry(Self.entry("aud_1", second: 1))
+        try PendingAuditEntry.$current.withValue(pending) {
+            var stale = record
+            stale.version = 7
+            #expect(throws: StoreError.stale) { try db.resources.updateDocument(.assistant, stale, secret: .keep, completing: nil) }
+            #expect(!pending.isWritten && PendingAuditEntry.unwritten === pending)
+            #expect(try db.rows(in: "audit_log") == 0)
+            record.body = #"{"v":2}"#
+            record.version = try db.resources.updateDocument(.assistant, record, secret: .keep, completing: nil)
+            #expect(pending.isWritten && PendingAuditEntry.unwritten == nil)
+            record.version = try db.resources.updateDocument(.assistant, record, secret: .keep, completing: nil)
+        }
+        #expect(record.version == 3)
+        #expect(try db.audit.entries(AuditFilter(orgId: "org_a"), limit: 10, offset: 0).items == [Self.entry("aud_1", second: 1)])
+        // The same id again: the entry's insert fails, and the change it was bound to is not kept.
+        try PendingAuditEntry.$current.withValue(PendingAuditEntry(Self.entry("aud_1", second: 2))) {
+            #expect(throws: (any Error).self) { try db.resources.deleteDocument(.assistant, orgId: "org_a", id: "a1", version: nil, completing: nil) }
+        }
+        #expect(try db.resources.document(.assistant, orgId: "org_a", id: "a1")?.version == 3)
+        #expect(try db.rows(in: "audit_log") == 1)
+    }
+
     @Test(arguments: StoreKind.tested)
     func everyFilterNarrowsTheReading(_ kind: StoreKind) throws {
         let db = try Self.filled(kind)

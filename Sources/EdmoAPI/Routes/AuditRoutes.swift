@@ -115,4 +115,15 @@ extension Principal {
     ) throws {
         try AuditTrail.record(context, origin(request), action: action, target: target, changes: changes)
     }
+
+    /// Records a change this user makes in the transaction of `write`, the store call that makes it (see
+    /// `AuditTrail.record(..., during:)`); an update that changed nothing (`changes` empty with `skipEmpty`)
+    /// is written without an entry.
+    func audit<T>(
+        _ request: Request, _ context: AppContext, _ action: String, _ target: AuditTarget, _ changes: [String: JSONValue] = [:],
+        skipEmpty: Bool = false, during write: () throws -> T
+    ) throws -> T {
+        if skipEmpty && changes.isEmpty { return try write() }
+        return try AuditTrail.record(context, origin(request), action: action, target: target, changes: changes, during: write)
+    }
 }

@@ -72,8 +72,9 @@ enum KnowledgeRoutes {
     static func create(_ request: Request, _ context: AppContext) throws -> Response {
         let (principal, assistant) = try self.assistant(.write, request, context)
         let entry = try make(try JSON.decode(EntryBody.self, from: request), principal, assistant, context)
-        try context.chats.insertKnowledge([entry])
-        try principal.audit(request, context, "knowledge.create", AuditTarget("knowledge_entry", entry.id), try changes(from: nil, to: entry))
+        try principal.audit(request, context, "knowledge.create", AuditTarget("knowledge_entry", entry.id), try changes(from: nil, to: entry)) {
+            try context.chats.insertKnowledge([entry])
+        }
         return try Response.json(EntryJSON(entry), status: 201).withETag(entry.version)
     }
 
@@ -85,10 +86,10 @@ enum KnowledgeRoutes {
             throw APIError.badRequest("Invalid value for field: entries (1 to \(maxImport) entries)")
         }
         let entries = try body.entries.enumerated().map { i, e in try make(e, principal, assistant, context, field: "entries[\(i)].") }
-        try context.chats.insertKnowledge(entries)
         // One entry for the whole import: its size, not every text.
         try principal.audit(
-            request, context, "knowledge.import", AuditTarget("assistant", assistant.id), ["count": .object(["new": .int(entries.count)])])
+            request, context, "knowledge.import", AuditTarget("assistant", assistant.id), ["count": .object(["new": .int(entries.count)])]
+        ) { try context.chats.insertKnowledge(entries) }
         return try Response.json(["imported": entries.count], status: 201)
     }
 
@@ -111,7 +112,7 @@ enum KnowledgeRoutes {
         let title = try patch.title.required("title")
         let content = try patch.content.required("content")
         let principal = try Authenticator.require(.agents, .write, request, context)
-        let (before, entry) = try OptimisticWrite.run(context, key: "knowledge/\(request.param("id"))/\(request.param("entryId"))") {
+        let entry = try OptimisticWrite.run(context, key: "knowledge/\(request.param("id"))/\(request.param("entryId"))") {
             var entry = try find(.write, request, context)
             let before = entry
             try ETag.check(request, version: entry.version)
@@ -124,11 +125,12 @@ enum KnowledgeRoutes {
             }
             try validate(title: entry.title, content: entry.content, questions: entry.questions)
             entry.updatedAt = Timestamp.format(context.now)
-            entry.version = try context.chats.updateKnowledge(entry)
-            return (before, entry)
+            entry.version = try principal.audit(
+                request, context, "knowledge.update", AuditTarget("knowledge_entry", entry.id), try changes(from: before, to: entry),
+                skipEmpty: true
+            ) { try context.chats.updateKnowledge(entry) }
+            return entry
         }
-        let changed = try changes(from: before, to: entry)
-        if !changed.isEmpty { try principal.audit(request, context, "knowledge.update", AuditTarget("knowledge_entry", entry.id), changed) }
         return try Response.json(EntryJSON(entry)).withETag(entry.version)
     }
 
@@ -137,13 +139,14 @@ enum KnowledgeRoutes {
         let entry = try find(.write, request, context)
         try ETag.check(request, version: entry.version)
         do {
-            try context.chats.deleteKnowledge(
-                orgId: entry.orgId, assistantId: entry.assistantId, id: entry.id,
-                version: ETag.deleteVersion(request, read: entry.version))
+            try principal.audit(request, context, "knowledge.delete", AuditTarget("knowledge_entry", entry.id), try changes(from: entry, to: nil)) {
+                try context.chats.deleteKnowledge(
+                    orgId: entry.orgId, assistantId: entry.assistantId, id: entry.id,
+                    version: ETag.deleteVersion(request, read: entry.version))
+            }
         } catch StoreError.stale {
             throw ETag.changed
         }
-        try principal.audit(request, context, "knowledge.delete", AuditTarget("knowledge_entry", entry.id), try changes(from: entry, to: nil))
         return try Response.json(SuccessJSON())
     }
 

@@ -139,15 +139,16 @@ enum PhoneNumberRoutes {
                     if let number = created["number"]?.stringValue, !number.isEmpty { record.number = number }
                     guard !record.number.isEmpty else { throw ProviderError.failed("the platform's answer has no number") }
                 }
-                try context.resources.insertPhoneNumber(record, completing: operation)
+                var changes = try self.changes(from: nil, to: record)
+                // Twilio's or Vonage's credentials: that they were given, never what they are.
+                if record.credentials != nil { changes["credentials"] = AuditTrail.secretChange(old: nil, new: true) }
+                try principal.audit(request, context, "phone_number.create", AuditTarget("phone_number", record.id), changes) {
+                    try context.resources.insertPhoneNumber(record, completing: operation)
+                }
             },
             compensate: { platform, created in
                 if let providerId = created["id"]?.stringValue { try platform.delete("phone-number", id: providerId) }
             })
-        var changes = try self.changes(from: nil, to: record)
-        // Twilio's or Vonage's credentials: that they were given, never what they are.
-        if record.credentials != nil { changes["credentials"] = AuditTrail.secretChange(old: nil, new: true) }
-        try principal.audit(request, context, "phone_number.create", AuditTarget("phone_number", record.id), changes)
         return try Response.json(PhoneNumberJSON(record), status: 201).withETag(record.version)
     }
 
@@ -176,7 +177,7 @@ enum PhoneNumberRoutes {
             assistantId = assistant.id
             payload["assistantId"] = assistant.providerId.map(JSONValue.string) ?? .null
         }
-        let (before, record) = try OptimisticWrite.run(context, key: "phone/\(principal.orgId)/\(request.param("id"))") {
+        let record = try OptimisticWrite.run(context, key: "phone/\(principal.orgId)/\(request.param("id"))") {
             var record = try find(principal, request, context)
             let before = record
             try ETag.check(request, version: record.version)
@@ -190,7 +191,12 @@ enum PhoneNumberRoutes {
                         _ = try platform.update("phone-number", id: providerId, .object(payload))
                     }
                 },
-                local: { _, operation in record.version = try context.resources.updatePhoneNumber(record, completing: operation) },
+                local: { _, operation in
+                    record.version = try principal.audit(
+                        request, context, "phone_number.update", AuditTarget("phone_number", record.id), try changes(from: before, to: record),
+                        skipEmpty: true
+                    ) { try context.resources.updatePhoneNumber(record, completing: operation) }
+                },
                 compensate: { platform, _ in
                     // Mirror what is stored now: another writer may have changed it since it was read.
                     guard let providerId = record.providerId, !payload.isEmpty else { return }
@@ -201,10 +207,8 @@ enum PhoneNumberRoutes {
                         "assistantId": assistant?.providerId.map(JSONValue.string) ?? .null,
                     ]))
                 })
-            return (before, record)
+            return record
         }
-        let changed = try changes(from: before, to: record)
-        if !changed.isEmpty { try principal.audit(request, context, "phone_number.update", AuditTarget("phone_number", record.id), changed) }
         return try Response.json(PhoneNumberJSON(record)).withETag(record.version)
     }
 
@@ -222,15 +226,16 @@ enum PhoneNumberRoutes {
                 local: { _, operation in
                     // Once the platform has released it, the local copy goes too (If-Match was checked above).
                     let platformDeleted = context.platform != nil && record.providerId != nil
-                    try context.resources.deletePhoneNumber(
-                        orgId: principal.orgId, id: record.id,
-                        version: platformDeleted ? nil : ETag.deleteVersion(request, read: record.version),
-                        completing: operation)
+                    try principal.audit(request, context, "phone_number.delete", AuditTarget("phone_number", record.id), try changes(from: record, to: nil)) {
+                        try context.resources.deletePhoneNumber(
+                            orgId: principal.orgId, id: record.id,
+                            version: platformDeleted ? nil : ETag.deleteVersion(request, read: record.version),
+                            completing: operation)
+                    }
                 })
         } catch StoreError.stale {
             throw ETag.changed
         }
-        try principal.audit(request, context, "phone_number.delete", AuditTarget("phone_number", record.id), try changes(from: record, to: nil))
         return try Response.json(SuccessJSON())
     }
 

@@ -1,12 +1,8 @@
-import EdmoCore
-import EdmoService
-import EdmoProviders
-import EdmoStore
-/// Writes small JSON objects by hand, for the responses on every request's path (the current user);
-/// JSONEncoder costs more than the rest of such a request. Output matches JSONEncoder's `.sortedKeys`
-/// form: the caller passes keys in sorted order.
-struct JSONText {
-    enum Value {
+/// Writes small JSON objects by hand, for what every request of a kind builds (the current user, an outbound
+/// event's envelope around a stored body); JSONEncoder costs more than the rest of such a request. Output
+/// matches JSONEncoder's `.sortedKeys` form: the caller passes keys in sorted order.
+public struct JSONText {
+    public enum Value {
         case string(String?)
         case bool(Bool)
         /// Already-encoded JSON.
@@ -15,7 +11,7 @@ struct JSONText {
 
     /// Built on bytes, then made a String once: appending to a String checks and grows it piece by piece,
     /// which was most of this function's cost on `GET /api/auth/me`.
-    static func object(_ fields: KeyValuePairs<String, Value>) -> String {
+    public static func object(_ fields: KeyValuePairs<String, Value>) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         out.append(UInt8(ascii: "{"))
@@ -37,7 +33,7 @@ struct JSONText {
     }
 
     /// A JSON string literal: `"`, `\\`, and the control characters escaped as JSONEncoder does.
-    static func appendString(_ s: String, to out: inout [UInt8]) {
+    public static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // The usual case, nothing to escape: one scan of the bytes in place, then copied whole.
         let plain = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
