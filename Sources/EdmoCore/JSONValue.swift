@@ -78,10 +78,10 @@ public enum JSONValue: Codable, Equatable, Sendable {
         }
     }
 
-    /// A body the decoder cannot read (a number out of range, a lone surrogate) is the client's error.
+    /// A body the parser cannot read (a number out of range, a lone surrogate) is the client's error.
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            return try JSONParser.parse(bytes)
         } catch {
             throw ValidationFailure("Malformed JSON body")
         }

@@ -22,15 +22,20 @@ public struct PostgresResourceStore: ResourceStore {
     }
 
     public func document(_ kind: DocumentKind, orgId: String, id: String) throws -> DocumentRecord? {
-        try database.read { connection in
-            try connection.query(
-                """
-                SELECT \(ResourceColumns.document) FROM \(kind.postgresTable)
-                WHERE org_id = $1 AND (id = $2 OR provider_id = $2) ORDER BY (id = $2) DESC LIMIT 1
-                """,
-                [orgId, id]
-            ).first.map(DocumentRecord.init(postgres:))
-        }
+        try database.read { connection in try Self.document(connection, kind, orgId: orgId, id: id) }
+    }
+
+    /// `lock`: FOR UPDATE, held to the end of the transaction.
+    static func document(
+        _ connection: PostgresConnection, _ kind: DocumentKind, orgId: String, id: String, lock: Bool = false
+    ) throws -> DocumentRecord? {
+        try connection.query(
+            """
+            SELECT \(ResourceColumns.document) FROM \(kind.postgresTable)
+            WHERE org_id = $1 AND (id = $2 OR provider_id = $2) ORDER BY (id = $2) DESC LIMIT 1\(lock ? " FOR UPDATE" : "")
+            """,
+            [orgId, id]
+        ).first.map(DocumentRecord.init(postgres:))
     }
 
     public func insertDocument(
@@ -55,27 +60,51 @@ public struct PostgresResourceStore: ResourceStore {
         _ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?, event: OutboxEvent?
     ) throws -> Int {
         try database.write { connection in
-            let changed = try connection.execute(
-                """
-                UPDATE \(kind.postgresTable) SET body = $1, provider_id = $2, updated_at = $3, version = version + 1
-                WHERE id = $4 AND org_id = $5 AND version = $6
-                """,
-                [record.body, record.providerId, record.updatedAt, record.id, record.orgId, record.version])
-            try Self.requireChange(connection, changed, kind.postgresTable, kind.label, id: record.id)
-            switch secret {
-            case .keep: break
-            case .clear: try connection.execute("DELETE FROM tool_secrets WHERE tool_id = $1", [record.id])
-            case .set(let sealed):
-                try connection.execute(
-                    """
-                    INSERT INTO tool_secrets (tool_id, sealed) VALUES ($1, $2)
-                    ON CONFLICT (tool_id) DO UPDATE SET sealed = excluded.sealed
-                    """,
-                    [record.id, sealed])
-            }
+            try Self.update(connection, kind, record, secret: secret)
             try Self.complete(connection, operation)
             try PostgresOutbox.write(connection, event)
             return record.version + 1
+        }
+    }
+
+    public func changeDocument(
+        _ kind: DocumentKind, orgId: String, id: String, _ change: (DocumentRecord, _ sealedSecret: [UInt8]?) throws -> DocumentChange
+    ) throws -> DocumentRecord {
+        try database.write { connection in
+            guard let current = try Self.document(connection, kind, orgId: orgId, id: id, lock: true) else {
+                throw StoreError.notFound(kind.label)
+            }
+            let secret = kind == .tool ? try Self.toolSecret(connection, toolId: current.id) : nil
+            let changed = try change(current, secret)
+            var record = changed.record
+            (record.id, record.orgId, record.version) = (current.id, current.orgId, current.version)
+            try Self.update(connection, kind, record, secret: changed.secret)
+            try PostgresOutbox.write(connection, changed.event)
+            if let audit = changed.audit { try PostgresAuditStore.insert(connection, audit) }
+            record.version += 1
+            return record
+        }
+    }
+
+    /// The row written if it still has `record.version` (and its version raised), and the tool secret changed.
+    static func update(_ connection: PostgresConnection, _ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange) throws {
+        let changed = try connection.execute(
+            """
+            UPDATE \(kind.postgresTable) SET body = $1, provider_id = $2, updated_at = $3, version = version + 1
+            WHERE id = $4 AND org_id = $5 AND version = $6
+            """,
+            [record.body, record.providerId, record.updatedAt, record.id, record.orgId, record.version])
+        try requireChange(connection, changed, kind.postgresTable, kind.label, id: record.id)
+        switch secret {
+        case .keep: break
+        case .clear: try connection.execute("DELETE FROM tool_secrets WHERE tool_id = $1", [record.id])
+        case .set(let sealed):
+            try connection.execute(
+                """
+                INSERT INTO tool_secrets (tool_id, sealed) VALUES ($1, $2)
+                ON CONFLICT (tool_id) DO UPDATE SET sealed = excluded.sealed
+                """,
+                [record.id, sealed])
         }
     }
 
@@ -95,10 +124,12 @@ public struct PostgresResourceStore: ResourceStore {
     }
 
     public func toolSecret(toolId: String) throws -> [UInt8]? {
-        try database.read { connection in
-            guard let row = try connection.query("SELECT sealed FROM tool_secrets WHERE tool_id = $1", [toolId]).first else { return nil }
-            return try row["sealed"] as [UInt8]
-        }
+        try database.read { connection in try Self.toolSecret(connection, toolId: toolId) }
+    }
+
+    static func toolSecret(_ connection: PostgresConnection, toolId: String) throws -> [UInt8]? {
+        guard let row = try connection.query("SELECT sealed FROM tool_secrets WHERE tool_id = $1", [toolId]).first else { return nil }
+        return try row["sealed"] as [UInt8]
     }
 
     // MARK: shared by the writes

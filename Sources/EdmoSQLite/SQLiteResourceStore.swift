@@ -24,22 +24,24 @@ public struct SQLiteResourceStore: ResourceStore {
 
     // hand-written: hot path, see bench/README.md "Row mapping"
     public func document(_ kind: DocumentKind, orgId: String, id: String) throws -> DocumentRecord? {
-        try database.read { db in
-            // Columns by position off the cursor (no row copy, no lookup of a column by name: GRDB
-            // lowercases each name it compares, which cost more than the query).
-            let cursor = try Row.fetchCursor(
-                db.cachedStatement(
-                    sql: """
-                        SELECT id, org_id, provider_id, body, created_at, updated_at, version FROM \(kind.table)
-                        WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1
-                        """),
-                arguments: [orgId, id, id, id])
-            guard let row = try cursor.next() else { return nil }
-            return withExtendedLifetime(cursor) {
-                DocumentRecord(
-                    id: row[0], orgId: row[1], providerId: row[2], body: row[3],
-                    createdAt: row[4], updatedAt: row[5], version: row[6])
-            }
+        try database.read { db in try Self.document(db, kind, orgId: orgId, id: id) }
+    }
+
+    static func document(_ db: GRDB.Database, _ kind: DocumentKind, orgId: String, id: String) throws -> DocumentRecord? {
+        // Columns by position off the cursor (no row copy, no lookup of a column by name: GRDB
+        // lowercases each name it compares, which cost more than the query).
+        let cursor = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT id, org_id, provider_id, body, created_at, updated_at, version FROM \(kind.table)
+                    WHERE org_id = ? AND (id = ? OR provider_id = ?) ORDER BY id = ? DESC LIMIT 1
+                    """),
+            arguments: [orgId, id, id, id])
+        guard let row = try cursor.next() else { return nil }
+        return withExtendedLifetime(cursor) {
+            DocumentRecord(
+                id: row[0], orgId: row[1], providerId: row[2], body: row[3],
+                createdAt: row[4], updatedAt: row[5], version: row[6])
         }
     }
 
@@ -61,24 +63,46 @@ public struct SQLiteResourceStore: ResourceStore {
         _ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?, event: OutboxEvent?
     ) throws -> Int {
         try database.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE \(kind.table) SET body = ?, provider_id = ?, updated_at = ?, version = version + 1
-                    WHERE id = ? AND org_id = ? AND version = ?
-                    """,
-                arguments: [record.body, record.providerId, record.updatedAt, record.id, record.orgId, record.version])
-            try Self.requireChange(db, kind.table, kind.label, id: record.id)
-            switch secret {
-            case .keep: break
-            case .clear: try db.execute(sql: "DELETE FROM tool_secrets WHERE tool_id = ?", arguments: [record.id])
-            case .set(let sealed):
-                try db.execute(
-                    sql: "INSERT INTO tool_secrets (tool_id, sealed) VALUES (?, ?) ON CONFLICT(tool_id) DO UPDATE SET sealed = excluded.sealed",
-                    arguments: [record.id, Data(sealed)])
-            }
+            try Self.update(db, kind, record, secret: secret)
             try Self.complete(db, operation)
             try SQLiteOutbox.write(db, event)
             return record.version + 1
+        }
+    }
+
+    public func changeDocument(
+        _ kind: DocumentKind, orgId: String, id: String, _ change: (DocumentRecord, _ sealedSecret: [UInt8]?) throws -> DocumentChange
+    ) throws -> DocumentRecord {
+        try database.write { db in
+            guard let current = try Self.document(db, kind, orgId: orgId, id: id) else { throw StoreError.notFound(kind.label) }
+            let secret = kind == .tool ? try Self.toolSecret(db, toolId: current.id) : nil
+            let changed = try change(current, secret)
+            var record = changed.record
+            (record.id, record.orgId, record.version) = (current.id, current.orgId, current.version)
+            try Self.update(db, kind, record, secret: changed.secret)
+            try SQLiteOutbox.write(db, changed.event)
+            if let audit = changed.audit { try SQLiteAuditStore.insert(db, audit) }
+            record.version += 1
+            return record
+        }
+    }
+
+    /// The row written if it still has `record.version` (and its version raised), and the tool secret changed.
+    static func update(_ db: GRDB.Database, _ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange) throws {
+        try db.execute(
+            sql: """
+                UPDATE \(kind.table) SET body = ?, provider_id = ?, updated_at = ?, version = version + 1
+                WHERE id = ? AND org_id = ? AND version = ?
+                """,
+            arguments: [record.body, record.providerId, record.updatedAt, record.id, record.orgId, record.version])
+        try requireChange(db, kind.table, kind.label, id: record.id)
+        switch secret {
+        case .keep: break
+        case .clear: try db.execute(sql: "DELETE FROM tool_secrets WHERE tool_id = ?", arguments: [record.id])
+        case .set(let sealed):
+            try db.execute(
+                sql: "INSERT INTO tool_secrets (tool_id, sealed) VALUES (?, ?) ON CONFLICT(tool_id) DO UPDATE SET sealed = excluded.sealed",
+                arguments: [record.id, Data(sealed)])
         }
     }
 
@@ -104,9 +128,11 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     public func toolSecret(toolId: String) throws -> [UInt8]? {
-        try database.read { db in
-            try ToolSecretRow.fetchOne(db, sql: "SELECT * FROM tool_secrets WHERE tool_id = ?", arguments: [toolId]).map { Array($0.sealed) }
-        }
+        try database.read { db in try Self.toolSecret(db, toolId: toolId) }
+    }
+
+    static func toolSecret(_ db: GRDB.Database, toolId: String) throws -> [UInt8]? {
+        try ToolSecretRow.fetchOne(db, sql: "SELECT * FROM tool_secrets WHERE tool_id = ?", arguments: [toolId]).map { Array($0.sealed) }
     }
 
     // MARK: phone numbers

@@ -23,8 +23,13 @@ public struct Document {
 
     /// A stored document as the platform knows it: the local fields apart, a tool's secret put back.
     public init(platform record: DocumentRecord, _ kind: DocumentKind, _ context: AppContext) throws {
+        try self.init(platform: record, kind, sealedSecret: kind == .tool ? try context.resources.toolSecret(toolId: record.id) : nil, context)
+    }
+
+    /// The same with the tool's sealed secret already read (inside a store's write).
+    public init(platform record: DocumentRecord, _ kind: DocumentKind, sealedSecret: [UInt8]?, _ context: AppContext) throws {
         try self.init(stored: record, localKeys: kind.localFields)
-        guard kind == .tool, let sealed = try context.resources.toolSecret(toolId: record.id) else { return }
+        guard kind == .tool, let sealed = sealedSecret else { return }
         let secret = String(decoding: try context.unseal(sealed), as: UTF8.self)
         self.secret = secret
         if case .object(var server)? = config["server"] {

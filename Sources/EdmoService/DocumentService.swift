@@ -46,42 +46,46 @@ public struct DocumentService<Config: StoredConfig> {
         return record
     }
 
-    /// Merges `patch` into the stored configuration, sends the result to the platform and writes it
-    /// conditionally on the version read; a lost race runs all of it again on the newer row
-    /// (`OptimisticWrite`), so concurrent PATCHes of different fields all survive.
+    /// Merges `patch` into the stored configuration and writes it. Without a voice platform the whole
+    /// read-merge-write runs inside one store write (`ResourceStore.changeDocument`): concurrent PATCHes of
+    /// one resource apply one after the other on the row as it is, never lose each other's fields, and on
+    /// SQLite share commits. With a platform the result goes there first, and the local write is
+    /// conditional on the version read; a lost race runs all of it again on the newer row (`OptimisticWrite`).
     /// With `origin`, the fields that changed (old and new values, a secret only as "[redacted]") are recorded
     /// in the audit log, in the write's transaction; a patch that changed nothing records nothing.
     public func update(
         id: String, orgId: String, patch: [String: JSONValue], ifMatch: IfMatch?, by origin: AuditOrigin? = nil
     ) throws -> DocumentRecord {
-        try OptimisticWrite.run(context, key: "\(kind.rawValue)/\(orgId)/\(id)") {
-            var record = try find(id, orgId: orgId)
-            let before = record
-            try ifMatch?.check(record.version)
-            // The patch applies to what the client set (local fields included) plus the platform's secret;
-            // the merged whole is decoded once, to validate it and to encode the stored body from.
-            let old = try Document(platform: record, kind, context)
-            let stored = JSONValue.object(old.config.merging(old.local) { config, _ in config })
-            let new = try Config.merge(stored, .object(patch)).decode(Config.self)
-            try check(new)
-            let secret: SecretChange = new.secret == old.secret ? .keep
-                : try new.secret.map { .set(try context.seal(Array($0.utf8))) } ?? .clear
-            record.updatedAt = Timestamp.format(context.now)
-            record.body = try storedBody(new, record)
+        guard context.platform != nil else {
+            return try context.resources.changeDocument(kind, orgId: orgId, id: id) { current, sealedSecret in
+                try ifMatch?.check(current.version)
+                let change = try merged(current, sealedSecret: sealedSecret, patch)
+                let event = kind == .assistant ? try OutboundEvents.assistant(context, EventType.assistantUpdated, change.record) : nil
+                let changes = try updateChanges(origin, from: current, to: change.record, secrets: change.secrets)
+                let audit = try origin.flatMap { origin in
+                    changes.isEmpty ? nil : try AuditTrail.entry(
+                        context, actor: origin.actor, address: origin.address, action: "\(kind.rawValue).update",
+                        target: AuditTarget(kind.rawValue, current.id), changes: changes)
+                }
+                return DocumentChange(record: change.record, secret: change.secret, event: event, audit: audit)
+            }
+        }
+        return try OptimisticWrite.run(context, key: "\(kind.rawValue)/\(orgId)/\(id)") {
+            let before = try find(id, orgId: orgId)
+            try ifMatch?.check(before.version)
+            let change = try merged(before, sealedSecret: kind == .tool ? try context.resources.toolSecret(toolId: before.id) : nil, patch)
+            var record = change.record
             try ProviderWrite(context: context).run(
                 kind.operation, .update, orgId: orgId, localId: record.id,
                 remote: { platform in
                     guard let providerId = record.providerId else { return }
-                    _ = try platform.update(kind.collection, id: providerId, try platformBody(new, id: record.id))
+                    _ = try platform.update(kind.collection, id: providerId, try platformBody(change.config, id: record.id))
                 },
                 local: { _, operation in
                     let event = kind == .assistant ? try OutboundEvents.assistant(context, EventType.assistantUpdated, record) : nil
-                    var changes = try audited(origin, from: before, to: record)
-                    if origin != nil, old.secret != new.secret {
-                        changes["server.secret"] = AuditTrail.secretChange(old: old.secret != nil, new: new.secret != nil)
-                    }
+                    let changes = try updateChanges(origin, from: before, to: record, secrets: change.secrets)
                     record.version = try recording(origin, "update", record.id, changes) {
-                        try context.resources.updateDocument(kind, record, secret: secret, completing: operation, event: event)
+                        try context.resources.updateDocument(kind, record, secret: change.secret, completing: operation, event: event)
                     }
                 },
                 compensate: { platform, _ in
@@ -92,6 +96,35 @@ public struct DocumentService<Config: StoredConfig> {
                 })
             return record
         }
+    }
+
+    /// `patch` applied to what the client set (local fields included) plus the platform's secret; the merged
+    /// whole is decoded once, to validate it and to encode the stored body from. The record returned has the
+    /// new body and `updatedAt`.
+    func merged(
+        _ record: DocumentRecord, sealedSecret: [UInt8]?, _ patch: [String: JSONValue]
+    ) throws -> (record: DocumentRecord, config: Config, secret: SecretChange, secrets: (old: String?, new: String?)) {
+        let old = try Document(platform: record, kind, sealedSecret: sealedSecret, context)
+        let stored = JSONValue.object(old.config.merging(old.local) { config, _ in config })
+        let new = try Config.merge(stored, .object(patch)).decode(Config.self)
+        try check(new)
+        let secret: SecretChange = new.secret == old.secret ? .keep
+            : try new.secret.map { .set(try context.seal(Array($0.utf8))) } ?? .clear
+        var updated = record
+        updated.updatedAt = Timestamp.format(context.now)
+        updated.body = try storedBody(new, updated)
+        return (updated, new, secret, (old.secret, new.secret))
+    }
+
+    /// The fields an update changed, for the audit log: a secret only as set or not.
+    func updateChanges(
+        _ origin: AuditOrigin?, from before: DocumentRecord, to after: DocumentRecord, secrets: (old: String?, new: String?)
+    ) throws -> [String: JSONValue] {
+        var changes = try audited(origin, from: before, to: after)
+        if origin != nil, secrets.old != secrets.new {
+            changes["server.secret"] = AuditTrail.secretChange(old: secrets.old != nil, new: secrets.new != nil)
+        }
+        return changes
     }
 
     /// An assistant's phone numbers are detached by the database (ON DELETE SET NULL).

@@ -77,6 +77,22 @@ public enum SecretChange: Sendable {
     case keep, clear, set([UInt8])
 }
 
+/// What `ResourceStore.changeDocument` writes: the new body, `updatedAt` and `providerId` of `record`, the
+/// tool secret's change, and the outbound event and audit entry that go with it in the same transaction.
+public struct DocumentChange: Sendable {
+    public var record: DocumentRecord
+    public var secret: SecretChange
+    public var event: OutboxEvent?
+    public var audit: AuditEntry?
+
+    public init(record: DocumentRecord, secret: SecretChange = .keep, event: OutboxEvent? = nil, audit: AuditEntry? = nil) {
+        self.record = record
+        self.secret = secret
+        self.event = event
+        self.audit = audit
+    }
+}
+
 /// A provider call in flight (see ProviderSync for what a leftover one means).
 public struct ProviderOperation: Sendable, Equatable {
     public enum Kind: String, Sendable { case assistant, tool, phoneNumber }
@@ -118,6 +134,16 @@ public protocol ResourceStore: Sendable {
     func updateDocument(
         _ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange, completing operation: String?, event: OutboxEvent?
     ) throws -> Int
+    /// Read, change and write one document in one write transaction, nothing else writing in between:
+    /// `change` gets the row as it is now (by local or provider id) and its sealed tool secret, and answers
+    /// what to write with it (its id, organisation and version are the row's). Returns the row as written.
+    /// On SQLite the changes run one after the other on the single writer, each in its own savepoint of a
+    /// shared commit, so concurrent changes of one row neither retry nor wait for each other's fsync; on
+    /// PostgreSQL the row is locked (FOR UPDATE) until the commit. `change` may run on another caller's
+    /// thread and must not use the stores; what it throws rolls back only its own change.
+    func changeDocument(
+        _ kind: DocumentKind, orgId: String, id: String, _ change: (DocumentRecord, _ sealedSecret: [UInt8]?) throws -> DocumentChange
+    ) throws -> DocumentRecord
     func deleteDocument(
         _ kind: DocumentKind, orgId: String, id: String, version: Int?, completing operation: String?, event: OutboxEvent?) throws
     func toolSecret(toolId: String) throws -> [UInt8]?

@@ -38,6 +38,50 @@ struct StoreContractDocumentTests {
         #expect(throws: (any Error).self) { try db.document(.assistant, "a1", org: "org_a") }
     }
 
+    /// `changeDocument` reads the row inside its write: 16 threads each add their mark to one tool's body and
+    /// every mark is kept, the version raised once per change; the change gets the row by provider id too,
+    /// and the tool's sealed secret; one that throws leaves the row as it was; its audit entry commits with it.
+    @Test(arguments: StoreKind.tested)
+    func aChangeReadsAndWritesTheRowInOneWriteSoNoneIsLost(_ kind: StoreKind) throws {
+        let db = try ContractDatabase(kind, organizations: ["org_a"])
+        try db.document(.tool, "t1", org: "org_a", providerId: "vapi-t1", secret: [1, 2, 3])
+        let failures = PlainLock<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 16) { i in
+            do {
+                let written = try db.resources.changeDocument(.tool, orgId: "org_a", id: i % 2 == 0 ? "t1" : "vapi-t1") { current, secret in
+                    if secret != [1, 2, 3] { failures.withLock { $0.append("secret \(String(describing: secret))") } }
+                    var record = current
+                    record.body = current.body + " \(i)"
+                    return DocumentChange(record: record)
+                }
+                if !written.body.hasSuffix(" \(i)") { failures.withLock { $0.append("answered \(written.body)") } }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        let row = try #require(try db.resources.document(.tool, orgId: "org_a", id: "t1"))
+        #expect(row.version == 17)
+        let marks: Set<String> = Set(row.body.split(separator: " ").dropFirst().map(String.init))
+        let expected: Set<String> = Set((0..<16).map { String($0) })
+        #expect(marks == expected)
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            try db.resources.changeDocument(.tool, orgId: "org_a", id: "t1") { _, _ in throw Refused() }
+        }
+        #expect(try db.resources.document(.tool, orgId: "org_a", id: "t1") == row)
+        let entry = AuditEntry(id: "aud_c", orgId: "org_a", at: row.updatedAt, actorKind: .user, action: "tool.update")
+        let changed = try db.resources.changeDocument(.tool, orgId: "org_a", id: "t1") { current, _ in
+            DocumentChange(record: current, secret: .clear, audit: entry)
+        }
+        #expect(changed.version == 18 && changed.id == "t1")
+        #expect(try db.resources.toolSecret(toolId: "t1") == nil)
+        #expect(try db.audit.entries(AuditFilter(orgId: "org_a"), limit: 10, offset: 0).items == [entry])
+        #expect(throws: StoreError.notFound("Tool")) {
+            try db.resources.changeDocument(.tool, orgId: "org_a", id: "t9") { current, _ in DocumentChange(record: current) }
+        }
+    }
+
     @Test(arguments: StoreKind.tested)
     func updatesAndDeletesAreConditionalOnTheVersionRead(_ kind: StoreKind) throws {
         let db = try ContractDatabase(kind, organizations: ["org_a", "org_b"])
