@@ -4,6 +4,7 @@ how many connections are kept and when."""
 import concurrent.futures
 import socket
 import struct
+import time
 
 import requests
 
@@ -22,8 +23,9 @@ def pair(name, value):
     return bytes([len(name)]) + bytes([len(value)]) + name + value
 
 
-def fastcgi_request(conn, path, keep=True, body=b""):
-    """Sends one request on `conn` and reads records up to its END_REQUEST; answers (status line, body)."""
+def fastcgi_request(conn, path, keep=True, body=b"", late_end=0.0):
+    """Sends one request on `conn` and reads records up to its END_REQUEST; answers (status line, body).
+    `late_end`: seconds to wait before the input's end record, as nginx's can come in a later packet."""
     params = b"".join(pair(k, v) for k, v in {
         "REQUEST_METHOD": "POST" if body else "GET", "REQUEST_URI": path, "DOCUMENT_URI": path.split("?")[0],
         "QUERY_STRING": "", "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
@@ -32,7 +34,12 @@ def fastcgi_request(conn, path, keep=True, body=b""):
     out = record(BEGIN, begin) + record(PARAMS, params) + record(PARAMS)
     if body:
         out += record(STDIN, body)
-    conn.sendall(out + record(STDIN))
+    if late_end:
+        conn.sendall(out)
+        time.sleep(late_end)
+        conn.sendall(record(STDIN))
+    else:
+        conn.sendall(out + record(STDIN))
     stdout = b""
     while True:
         header = read_exactly(conn, 8)
@@ -92,6 +99,22 @@ def test_one_kept_connection_serves_many_requests_in_order(stack):
         assert fastcgi_request(conn, "/api/auth/me")[0].startswith("Status: 401")
         status, payload = fastcgi_request(conn, "/api/auth/login", body=b"{not json")
         assert status.startswith("Status: 400") and b'"error"' in payload
+        assert fastcgi_request(conn, "/api/health")[0] == "Status: 200 OK"
+    finally:
+        conn.close()
+
+
+def test_an_input_end_record_that_comes_late_does_not_break_the_next_request(stack):
+    """The body is read as soon as it is there; the end record of the input may come after it. Left unread, it
+    started the next request on the kept connection, and libfcgi then closed that connection without an answer
+    (nginx: "upstream prematurely closed connection while reading response header")."""
+    conn = connect(stack)
+    try:
+        for late in (0.2, 0.0, 0.2):
+            status, payload = fastcgi_request(conn, "/api/auth/login", body=b"{not json", late_end=late)
+            assert status.startswith("Status: 400") and b'"error"' in payload
+            assert fastcgi_request(conn, "/api/health")[0] == "Status: 200 OK"
+        assert fastcgi_request(conn, "/api/health", late_end=0.2)[0] == "Status: 200 OK"
         assert fastcgi_request(conn, "/api/health")[0] == "Status: 200 OK"
     finally:
         conn.close()
