@@ -79,7 +79,7 @@ struct StoreContractAuditTests {
         #expect(record.version == 3)
         #expect(try db.audit.entries(AuditFilter(orgId: "org_a"), limit: 10, offset: 0).items == [Self.entry("aud_1", second: 1)])
         // The same id again: the entry's insert fails, and the change it was bound to is not kept.
-        try PendingAuditEntry.$current.withValue(PendingAuditEntry(Self.entry("aud_1", second: 2))) {
+        PendingAuditEntry.$current.withValue(PendingAuditEntry(Self.entry("aud_1", second: 2))) {
             #expect(throws: (any Error).self) { try db.resources.deleteDocument(.assistant, orgId: "org_a", id: "a1", version: nil, completing: nil) }
         }
         #expect(try db.resources.document(.assistant, orgId: "org_a", id: "a1")?.version == 3)
