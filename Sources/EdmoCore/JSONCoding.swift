@@ -1,10 +1,14 @@
 import Foundation
 
 public enum JSON {
+    /// As `JSONEncoder` with `.sortedKeys` and `.withoutEscapingSlashes` writes it (`JSONTreeEncoder`).
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
+        try JSONTreeEncoder.encode(value).serialized()
+    }
+
+    /// `value` read from parsed JSON, with JSONDecoder's rules and `DecodingError`s (`JSONTreeDecoder`).
+    public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
+        try JSONTreeDecoder.decode(type, from: value)
     }
 
     /// A decoder failure as a client-facing message naming the field.

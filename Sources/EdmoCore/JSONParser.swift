@@ -203,10 +203,13 @@ struct JSONParser {
             while at < bytes.count, isDigit(bytes[at]) { at += 1 }
         }
         let literal = UnsafeBufferPointer(rebasing: bytes[start..<at])
-        if whole, let int = Int(String(decoding: literal, as: UTF8.self)) { return .int(int) }
-        // A fraction, an exponent or an integer past Int: which of .int and .double JSONDecoder made of it
-        // (exactly, from the decimal text) is its own rule, so it is asked, for this number alone. Such
-        // numbers are few (a temperature, a cost).
+        let text = String(decoding: literal, as: UTF8.self)
+        if whole, let int = Int(text) { return .int(int) }
+        // A fraction or an exponent: JSONDecoder makes an `.int` of what reads as a whole number, a `.double`
+        // of the rest. Below 2^53 that is the correctly rounded Double's rule too; past it (the integer part
+        // read exactly) JSONDecoder is asked, for this number alone.
+        guard let double = Double(text), double.isFinite else { throw Malformed() }
+        if double.magnitude < 9_007_199_254_740_992 { return Int(exactly: double).map(JSONValue.int) ?? .double(double) }
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(literal)) else { throw Malformed() }
         return value
     }

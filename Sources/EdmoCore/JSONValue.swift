@@ -90,14 +90,14 @@ public enum JSONValue: Codable, Equatable, Sendable {
     /// Re-reads this value as a typed model, with the same 400 messages as a request body.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(try JSON.encode(self)))
+            return try JSONTreeDecoder.decode(T.self, from: self)
         } catch let error as DecodingError {
             throw ValidationFailure(JSON.describe(error))
         }
     }
 
     public init<T: Encodable>(encoding value: T) throws {
-        self = try JSONValue.parse(try JSON.encode(value))
+        self = try JSONTreeEncoder.encode(value)
     }
 }
 

@@ -12,14 +12,17 @@ public protocol RequestBody: Decodable {
     static var serverFields: Set<String> { get }
 }
 
-/// Decodes `Body` in the same single pass as the JSON: each object is checked for nulls before the model
-/// reads it. Unknown fields are dropped, but a `null` in one is refused too (nothing there is nullable).
+/// Decodes `Body` with each object checked for nulls before the model reads it. Unknown fields are dropped,
+/// but a `null` in one is refused too (nothing there is nullable).
 public struct NullChecked<Body: RequestBody>: Decodable {
     public let value: Body
 
     public init(from decoder: Decoder) throws {
         let rules = NullRules(nullable: Body.nullableFields, serverFields: Body.serverFields)
-        value = try Body(from: NullCheckingDecoder(base: decoder, rules: rules))
+        // A request body is decoded from its parsed tree (`JSON.decode`); any other decoder's value is read
+        // into one first.
+        let tree = try (decoder as? JSONTreeDecoder)?.value ?? JSONValue(from: decoder)
+        value = try JSONTreeDecoder.decode(Body.self, from: tree, rules: rules)
     }
 }
 
@@ -27,8 +30,8 @@ struct NullRules {
     let nullable: Set<String>
     let serverFields: Set<String>
 
-    /// Below a free-form field anything goes: it is read by the plain decoder.
-    func isFree(_ codingPath: [CodingKey]) -> Bool { nullable.contains(Self.path(codingPath) + ".*") }
+    /// Below a free-form field (`path`, as `nullableFields` spells it) anything goes.
+    func isFree(_ path: String) -> Bool { nullable.contains(path + ".*") }
 
     func allowNull(at path: String) throws {
         guard nullable.contains(path) else { throw refused(path) }
@@ -36,23 +39,15 @@ struct NullRules {
 
     func refused(_ path: String) -> ValidationFailure { ValidationFailure("Invalid value for field: \(path) (must not be null)") }
 
-    /// The path as `nullableFields` spells it: `model.messages[].content`.
-    static func path(_ codingPath: [CodingKey]) -> String {
-        codingPath.reduce(into: "") { path, key in
-            if key.intValue != nil { path += "[]" } else { path += path.isEmpty ? key.stringValue : "." + key.stringValue }
-        }
-    }
-
     /// An object's nulls, before the model reads it: in a known field only where nullable; in an unknown
     /// field (which is dropped) nowhere, however deep.
-    func check<Known: CodingKey>(_ object: KeyedDecodingContainer<AnyKey>, known: Known.Type) throws {
-        let path = Self.path(object.codingPath)
-        for key in object.allKeys where !(path.isEmpty && serverFields.contains(key.stringValue)) {
-            let field = path.isEmpty ? key.stringValue : path + "." + key.stringValue
-            if try object.decodeNil(forKey: key) {
+    func check<Known: CodingKey>(_ fields: [String: JSONValue], at path: String, known: Known.Type) throws {
+        for (key, value) in fields where !(path.isEmpty && serverFields.contains(key)) {
+            let field = path.isEmpty ? key : path + "." + key
+            if value == .null {
                 try allowNull(at: field)
-            } else if Known(stringValue: key.stringValue) == nil {
-                try object.decode(JSONValue.self, forKey: key).rejectNulls(nullable: nullable, path: field)
+            } else if Known(stringValue: key) == nil {
+                try value.rejectNulls(nullable: nullable, path: field)
             }
         }
     }
@@ -64,24 +59,4 @@ struct AnyKey: CodingKey {
     var intValue: Int? { nil }
     init(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
-}
-
-/// The JSON decoder with every object it opens checked by `NullRules` first.
-struct NullCheckingDecoder: Decoder {
-    let base: Decoder
-    let rules: NullRules
-    var codingPath: [CodingKey] { base.codingPath }
-    var userInfo: [CodingUserInfoKey: Any] { base.userInfo }
-
-    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        try rules.check(try base.container(keyedBy: AnyKey.self), known: type)
-        return KeyedDecodingContainer(NullCheckingKeyed(base: try base.container(keyedBy: type), rules: rules))
-    }
-
-    func unkeyedContainer() throws -> UnkeyedDecodingContainer {
-        NullCheckingUnkeyed(base: try base.unkeyedContainer(), rules: rules)
-    }
-
-    /// A single value (a string, an enum) has no fields of its own to check.
-    func singleValueContainer() throws -> SingleValueDecodingContainer { try base.singleValueContainer() }
 }

@@ -41,10 +41,7 @@ enum SQLiteGroupCommit {
         var kept = false
         for job in batch {
             do {
-                try db.inSavepoint {
-                    try job.work(db)
-                    return .commit
-                }
+                try savepoint(db) { try job.work(db) }
                 job.result = .success(())
                 kept = true
             } catch {
@@ -54,6 +51,22 @@ enum SQLiteGroupCommit {
             }
         }
         return kept
+    }
+
+    /// `db.inSavepoint`, with its three statements compiled once per connection instead of once per job
+    /// (they were a tenth of a batch's SQLite time). Always inside the batch's transaction.
+    static func savepoint(_ db: GRDB.Database, _ work: () throws -> Void) throws {
+        try db.cachedStatement(sql: "SAVEPOINT job").execute()
+        do {
+            try work()
+        } catch {
+            if db.isInsideTransaction {
+                try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT job").execute()
+                try db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
+            }
+            throw error
+        }
+        try db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
     }
 
     static func isFull(_ error: Error) -> Bool {

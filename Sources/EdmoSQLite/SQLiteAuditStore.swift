@@ -13,12 +13,14 @@ public struct SQLiteAuditStore: AuditStore {
         self.database = database
     }
 
+    /// A cached statement: one is compiled per connection, not per change.
     static func insert(_ db: GRDB.Database, _ e: AuditEntry) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO audit_log (id, org_id, at, actor_kind, actor_id, actor_label, address, action, target_type, target_id, changes)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 e.id, e.orgId, e.at, e.actorKind.rawValue, e.actorId, e.actorLabel, e.address, e.action, e.targetType,
                 e.targetId, e.changes,

@@ -8,16 +8,17 @@ enum SQLiteOutbox {
     static func write(_ db: GRDB.Database, _ event: OutboxEvent?) throws {
         guard let event else { return }
         // Kept only when some enabled endpoint takes it: an organisation without endpoints stores no events.
-        try db.execute(
+        // Both statements are cached: they run with nearly every change.
+        try db.cachedStatement(
             sql: """
                 INSERT INTO webhook_events (id, org_id, type, subject, payload, created_at)
                 SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (
                     SELECT 1 FROM webhook_endpoints e WHERE e.org_id = ? AND e.enabled AND (' ' || e.event_types || ' ') LIKE ?)
-                """,
-            arguments: [event.id, event.orgId, event.type, event.subject, event.payload, event.createdAt, event.orgId, "% \(event.type) %"])
+                """
+        ).execute(arguments: [event.id, event.orgId, event.type, event.subject, event.payload, event.createdAt, event.orgId, "% \(event.type) %"])
         guard db.changesCount == 1 else { return }
         // One delivery per enabled endpoint taking the type; its id joins the event's and the endpoint's.
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO webhook_deliveries (id, event_id, endpoint_id, org_id, event_type, subject, status, attempts,
                                                 next_attempt_at, created_at, updated_at)
@@ -25,7 +26,8 @@ enum SQLiteOutbox {
                 FROM webhook_endpoints e
                 WHERE e.org_id = ? AND e.enabled AND (' ' || e.event_types || ' ') LIKE ?
                 ORDER BY e.id
-                """,
+                """
+        ).execute(
             arguments: [
                 event.id, event.id, event.type, event.subject, event.createdAt, event.createdAt, event.createdAt, event.orgId,
                 "% \(event.type) %",

@@ -185,14 +185,25 @@ public enum AuditTrail {
     /// `credentials`, `Authorization`, `privateKey`.
     static let secretSuffixes = [
         "secret", "password", "passphrase", "token", "apikey", "credential", "credentials", "authorization", "privatekey",
-    ]
+    ].map { Array($0.utf8) }
 
-    /// Whether any segment of a dotted path names a secret.
+    /// Whether any segment of a dotted path names a secret. On the bytes, without a String per segment:
+    /// every field of every audited change is asked.
     public static func isSecret(_ path: String) -> Bool {
-        path.split(separator: ".").contains { segment in
-            let name = segment.lowercased().filter { $0 != "_" && $0 != "-" }
-            return secretSuffixes.contains { name.hasSuffix($0) }
+        var name: [UInt8] = []
+        name.reserveCapacity(32)
+        func named() -> Bool { secretSuffixes.contains { name.count >= $0.count && name.suffix($0.count).elementsEqual($0) } }
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "."):
+                if named() { return true }
+                name.removeAll(keepingCapacity: true)
+            case UInt8(ascii: "_"), UInt8(ascii: "-"): continue
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): name.append(byte + 32)
+            default: name.append(byte)
+            }
         }
+        return named()
     }
 
     /// `changes` with every secret value replaced: whole changes of secret fields, and secret fields

@@ -12,8 +12,12 @@ public struct Document {
     /// A tool's `server.secret`, stored sealed apart from the body (read by `init(platform:)` only).
     public var secret: String?
 
+    /// The stored body as it was read, server fields and all (what an audit diff compares).
+    public let stored: JSONValue
+
     public init(stored record: DocumentRecord, localKeys: Set<String>) throws {
-        guard case .object(var fields) = try JSONValue.parse(Array(record.body.utf8)) else {
+        stored = try JSONValue.parse(Array(record.body.utf8))
+        guard case .object(var fields) = stored else {
             throw StoreError.conflict("A stored document is not a JSON object")
         }
         for key in Self.serverFields { fields.removeValue(forKey: key) }

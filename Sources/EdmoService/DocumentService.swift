@@ -34,9 +34,10 @@ public struct DocumentService<Config: StoredConfig> {
             },
             local: { providerId, operation in
                 record.providerId = providerId
-                record.body = try storedBody(config, record)
+                let stored = try stored(config, record)
+                record.body = stored.body
                 let event = kind == .assistant ? try OutboundEvents.assistant(context, EventType.assistantCreated, record) : nil
-                var changes = try audited(origin, from: nil, to: record)
+                var changes = audited(origin, from: nil, to: stored.tree)
                 if config.secret != nil { changes["server.secret"] = AuditTrail.secretChange(old: nil, new: true) }
                 try recording(origin, "create", record.id, changes) {
                     try context.resources.insertDocument(kind, record, secret: secret, completing: operation, event: event)
@@ -61,7 +62,7 @@ public struct DocumentService<Config: StoredConfig> {
                 try ifMatch?.check(current.version)
                 let change = try merged(current, sealedSecret: sealedSecret, patch)
                 let event = kind == .assistant ? try OutboundEvents.assistant(context, EventType.assistantUpdated, change.record) : nil
-                let changes = try updateChanges(origin, from: current, to: change.record, secrets: change.secrets)
+                let changes = updateChanges(origin, change)
                 let audit = try origin.flatMap { origin in
                     changes.isEmpty ? nil : try AuditTrail.entry(
                         context, actor: origin.actor, address: origin.address, action: "\(kind.rawValue).update",
@@ -83,7 +84,7 @@ public struct DocumentService<Config: StoredConfig> {
                 },
                 local: { _, operation in
                     let event = kind == .assistant ? try OutboundEvents.assistant(context, EventType.assistantUpdated, record) : nil
-                    let changes = try updateChanges(origin, from: before, to: record, secrets: change.secrets)
+                    let changes = updateChanges(origin, change)
                     record.version = try recording(origin, "update", record.id, changes) {
                         try context.resources.updateDocument(kind, record, secret: change.secret, completing: operation, event: event)
                     }
@@ -98,12 +99,20 @@ public struct DocumentService<Config: StoredConfig> {
         }
     }
 
+    /// A merged update: the record with its new body and `updatedAt`, the configuration, what becomes of the
+    /// secret, and both stored bodies as read and written (for the audit diff, with no second parse).
+    struct Merge {
+        var record: DocumentRecord
+        var config: Config
+        var secret: SecretChange
+        var secrets: (old: String?, new: String?)
+        var before: JSONValue
+        var after: JSONValue
+    }
+
     /// `patch` applied to what the client set (local fields included) plus the platform's secret; the merged
-    /// whole is decoded once, to validate it and to encode the stored body from. The record returned has the
-    /// new body and `updatedAt`.
-    func merged(
-        _ record: DocumentRecord, sealedSecret: [UInt8]?, _ patch: [String: JSONValue]
-    ) throws -> (record: DocumentRecord, config: Config, secret: SecretChange, secrets: (old: String?, new: String?)) {
+    /// whole is decoded once, to validate it and to encode the stored body from.
+    func merged(_ record: DocumentRecord, sealedSecret: [UInt8]?, _ patch: [String: JSONValue]) throws -> Merge {
         let old = try Document(platform: record, kind, sealedSecret: sealedSecret, context)
         let stored = JSONValue.object(old.config.merging(old.local) { config, _ in config })
         let new = try Config.merge(stored, .object(patch)).decode(Config.self)
@@ -112,17 +121,16 @@ public struct DocumentService<Config: StoredConfig> {
             : try new.secret.map { .set(try context.seal(Array($0.utf8))) } ?? .clear
         var updated = record
         updated.updatedAt = Timestamp.format(context.now)
-        updated.body = try storedBody(new, updated)
-        return (updated, new, secret, (old.secret, new.secret))
+        let body = try self.stored(new, updated)
+        updated.body = body.body
+        return Merge(record: updated, config: new, secret: secret, secrets: (old.secret, new.secret), before: old.stored, after: body.tree)
     }
 
     /// The fields an update changed, for the audit log: a secret only as set or not.
-    func updateChanges(
-        _ origin: AuditOrigin?, from before: DocumentRecord, to after: DocumentRecord, secrets: (old: String?, new: String?)
-    ) throws -> [String: JSONValue] {
-        var changes = try audited(origin, from: before, to: after)
-        if origin != nil, secrets.old != secrets.new {
-            changes["server.secret"] = AuditTrail.secretChange(old: secrets.old != nil, new: secrets.new != nil)
+    func updateChanges(_ origin: AuditOrigin?, _ change: Merge) -> [String: JSONValue] {
+        var changes = audited(origin, from: change.before, to: change.after)
+        if origin != nil, change.secrets.old != change.secrets.new {
+            changes["server.secret"] = AuditTrail.secretChange(old: change.secrets.old != nil, new: change.secrets.new != nil)
         }
         return changes
     }
@@ -144,7 +152,8 @@ public struct DocumentService<Config: StoredConfig> {
                     let platformDeleted = context.platform != nil && record.providerId != nil
                     let event = kind == .assistant
                         ? try OutboundEvents.assistant(context, EventType.assistantDeleted, record, deleted: true) : nil
-                    try recording(origin, "delete", record.id, try audited(origin, from: record, to: nil)) {
+                    let before = origin == nil ? nil : try JSONValue.parse(Array(record.body.utf8))
+                    try recording(origin, "delete", record.id, audited(origin, from: before, to: nil)) {
                         try context.resources.deleteDocument(
                             kind, orgId: orgId, id: record.id,
                             version: platformDeleted ? nil : ifMatch?.deleteVersion(read: record.version), completing: operation,
@@ -158,11 +167,9 @@ public struct DocumentService<Config: StoredConfig> {
 
     /// The fields that differ between two stored bodies (nil: created or deleted), without the server's;
     /// nothing when no one is to be recorded.
-    func audited(_ origin: AuditOrigin?, from old: DocumentRecord?, to new: DocumentRecord?) throws -> [String: JSONValue] {
+    func audited(_ origin: AuditOrigin?, from old: JSONValue?, to new: JSONValue?) -> [String: JSONValue] {
         guard origin != nil else { return [:] }
-        return AuditTrail.changes(
-            from: try old.map { try JSONValue.parse(Array($0.body.utf8)) }, to: try new.map { try JSONValue.parse(Array($0.body.utf8)) },
-            ignoring: Document.serverFields)
+        return AuditTrail.changes(from: old, to: new, ignoring: Document.serverFields)
     }
 
     /// `write` with its audit entry in the same transaction; without `origin`, or for an update that changed
@@ -180,9 +187,10 @@ public struct DocumentService<Config: StoredConfig> {
         try config.checkURLs(allowPrivate: context.config.allowPrivateURLs)
     }
 
-    /// As stored and returned: without the secret, with the server's fields.
-    func storedBody(_ config: Config, _ record: DocumentRecord) throws -> String {
-        String(decoding: try JSON.encode(StoredDocument(config: config.withoutSecret(), record: record)), as: UTF8.self)
+    /// As stored and returned: without the secret, with the server's fields; the tree too, for the audit diff.
+    func stored(_ config: Config, _ record: DocumentRecord) throws -> (tree: JSONValue, body: String) {
+        let tree = try JSONValue(encoding: StoredDocument(config: config.withoutSecret(), record: record))
+        return (tree, String(decoding: try tree.serialized(), as: UTF8.self))
     }
 
     /// As the platform gets it: the secret in, the local fields out, tagged with our id.

@@ -260,3 +260,20 @@ import Testing
         #expect(!entry.changes.contains("old-k") && !entry.changes.contains("pw-in-array"))
     }
 }
+
+/// Which field names are secrets (`AuditTrail.isSecret`): any dotted segment ending in a secret's name,
+/// compared lowercased without `_` and `-`.
+struct AuditSecretNameTests {
+    @Test func secretNamesAreKnownInAnySegmentAndCase() {
+        for path in [
+            "secret", "apiSecret", "password", "passphrase", "token", "authToken", "apiKey", "X-Api-Key", "x_api_key", "credentials",
+            "credential", "Authorization", "privateKey", "server.secret", "server.headers.Authorization", "a.PRIVATE_KEY.b",
+            "twilioAuthToken", "webhook.apiKey",
+        ] {
+            #expect(AuditTrail.isSecret(path), "\(path)")
+        }
+        for path in ["", "name", "maxTokens", "model.maxTokens", "tokens", "secretary", "keyId", "server.url", "passwordHint", "a..b"] {
+            #expect(!AuditTrail.isSecret(path), "\(path)")
+        }
+    }
+}

@@ -18,6 +18,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -68,7 +69,8 @@ def collect_log(d):
 
 
 def wait(d, timeout=15):
-    return WebDriverWait(d, timeout)
+    # A page may render a table again while a condition reads it: a row read then is stale, and read anew.
+    return WebDriverWait(d, timeout, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def visible(d, css, timeout=15):
@@ -508,9 +510,9 @@ def test_admin_reads_the_audit_log_with_its_filters_in_the_url(users, driver):
     text_in(d, "#user-role", "ADMIN")
     visible(d, "#nav a[data-nav=audit]").click()
     visible(d, "#audit-table tbody tr")
-    # Newest first: this sign-in is the first row.
-    first = d.find_element(By.CSS_SELECTOR, "#audit-table tbody tr")
-    assert first.get_attribute("data-action") == "auth.login" and ADMIN_EMAIL in first.text
+    # Newest first: this sign-in is the first row (read in a wait: the table may still be drawn again).
+    wait(d).until(lambda drv: (lambda first: first.get_attribute("data-action") == "auth.login" and ADMIN_EMAIL in first.text)(
+        drv.find_element(By.CSS_SELECTOR, "#audit-table tbody tr")))
     # A filter goes into the URL; the table then holds this assistant's two changes, with old and new names.
     fill(visible(d, "#audit-targetId"), a["id"])
     d.find_element(By.CSS_SELECTOR, "#audit-filters button[type=submit]").click()

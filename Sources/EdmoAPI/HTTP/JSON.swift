@@ -5,11 +5,12 @@ import EdmoStore
 import Foundation
 
 extension JSON {
-    /// Decodes a request body, turning decoder failures into 400s that name the field.
+    /// Decodes a request body (parsed once, then read as `T`), turning decoder failures into 400s that name the
+    /// field.
     public static func decode<T: Decodable>(_ type: T.Type, from request: Request) throws -> T {
         guard !request.body.isEmpty else { throw APIError.badRequest("Request body is required") }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(request.body))
+            return try decode(T.self, from: try JSONValue.parse(request.body))
         } catch let error as DecodingError {
             throw APIError.badRequest(describe(error))
         } catch let error as APIError {
