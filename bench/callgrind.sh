@@ -99,16 +99,29 @@ stop_edmo
 start_edmo valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out.%p" --dump-instr=no
 vg_pid=$edmo_pid
 
-# requests PATH COUNT: COUNT GETs of PATH over one kept HTTP connection; every answer must be a 200.
+# requests PATH COUNT: COUNT requests to PATH over one kept HTTP connection, GETs unless the target names a
+# write (POST or PATCH of an assistant, with its JSON body); every answer must be the target's success.
 requests() {
-    local i
-    for i in $(seq "$2"); do echo "url = \"$base$1\""; echo 'output = "/dev/null"'; done > "$tmp/curl.cfg"
+    local i method=GET body='' code=200
+    case $1 in
+        /api/assistants\ POST) method=POST code=201 body=$tmp/assistant.json ;;
+        *\ PATCH) method=PATCH body=$tmp/patch.json ;;
+    esac
+    for i in $(seq "$2"); do
+        echo "url = \"$base${1% *}\""; echo 'output = "/dev/null"'
+        [ -z "$body" ] || printf 'request = "%s"\ndata-binary = "@%s"\nheader = "Content-Type: application/json"\n' "$method" "$body"
+    done > "$tmp/curl.cfg"
     codes=$(curl -sS -H "$auth" -w '%{http_code}\n' --config "$tmp/curl.cfg") || die "curl failed on $1"
-    bad=$(grep -vc '^200$' <<< "$codes" || true)
-    [ "$bad" = 0 ] || die "$bad of $2 requests to $1 did not answer 200"
+    bad=$(grep -vc "^$code\$" <<< "$codes" || true)
+    [ "$bad" = 0 ] || die "$bad of $2 requests to $1 did not answer $code"
 }
 
-targets=("auth/me /api/auth/me" "assistant /api/assistants/$assistant_id" "assistants /api/assistants")
+# The writes (each durable before its answer, its audit entry in the same transaction): an assistant
+# created, and renamed.
+printf '%s' "$assistant" > "$tmp/assistant.json"
+echo '{"name":"Renamed by callgrind"}' > "$tmp/patch.json"
+targets=("auth/me /api/auth/me" "assistant /api/assistants/$assistant_id" "assistants /api/assistants"
+    "POST-asst /api/assistants POST" "PATCH-asst /api/assistants/$assistant_id PATCH")
 for t in "${targets[@]}"; do requests "${t#* }" 20; done  # warm up: connections opened, caches filled
 printf '%-11s %-30s %12s\n' target path 'Ir/request'
 for t in "${targets[@]}"; do

@@ -72,20 +72,54 @@ struct JSONTreeDecoder: Decoder {
         }
 
         func decodeNil(forKey key: Key) throws -> Bool { try field(key) == .null }
-        func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try child(key).bool() }
-        func decode(_ type: String.Type, forKey key: Key) throws -> String { try child(key).string() }
-        func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try child(key).double() }
+
+        /// A scalar read in place: a decoder (and its coding path) is made only to describe a failure.
+        func scalar<T>(_ key: Key, _ read: (JSONValue) -> T?) throws -> T {
+            if let value = fields[key.stringValue], let read = read(value) { return read }
+            return try child(key).fail(T.self)
+        }
+
+        func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try scalar(key, JSONTreeDecoder.bool) }
+        func decode(_ type: String.Type, forKey key: Key) throws -> String { try scalar(key, JSONTreeDecoder.string) }
+        func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try scalar(key, JSONTreeDecoder.double) }
         func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try child(key).float() }
-        func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try child(key).integer() }
-        func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try child(key).integer() }
-        func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try child(key).integer() }
-        func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try child(key).integer() }
-        func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try child(key).integer() }
-        func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try child(key).integer() }
-        func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try child(key).integer() }
-        func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try child(key).integer() }
-        func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try child(key).integer() }
-        func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try child(key).integer() }
+        func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try scalar(key, JSONTreeDecoder.integer) }
+        func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try scalar(key, JSONTreeDecoder.integer) }
+        func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try scalar(key, JSONTreeDecoder.integer) }
+        func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try scalar(key, JSONTreeDecoder.integer) }
+        func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try scalar(key, JSONTreeDecoder.integer) }
+        func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try scalar(key, JSONTreeDecoder.integer) }
+        func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try scalar(key, JSONTreeDecoder.integer) }
+        func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try scalar(key, JSONTreeDecoder.integer) }
+        func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try scalar(key, JSONTreeDecoder.integer) }
+        func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try scalar(key, JSONTreeDecoder.integer) }
+
+        /// Absent or null is nil, as the protocol's default has it, with one look-up instead of three.
+        func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+            guard let value = fields[key.stringValue], value != .null else { return nil }
+            return try scalar(key, JSONTreeDecoder.string)
+        }
+
+        func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+            guard let value = fields[key.stringValue], value != .null else { return nil }
+            return try scalar(key, JSONTreeDecoder.integer)
+        }
+
+        func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
+            guard let value = fields[key.stringValue], value != .null else { return nil }
+            return try scalar(key, JSONTreeDecoder.double)
+        }
+
+        func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+            guard let value = fields[key.stringValue], value != .null else { return nil }
+            return try scalar(key, JSONTreeDecoder.bool)
+        }
+
+        func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+            guard let value = fields[key.stringValue], value != .null else { return nil }
+            return try child(key).read(type)
+        }
+
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try child(key).read(type) }
 
         func nestedContainer<N: CodingKey>(keyedBy type: N.Type, forKey key: Key) throws -> KeyedDecodingContainer<N> {
@@ -191,23 +225,37 @@ struct JSONTreeDecoder: Decoder {
 
     // MARK: values
 
-    func bool() throws -> Bool {
-        guard case .bool(let b) = value else { throw mismatch(Bool.self, value, context("")) }
-        return b
+    static func bool(_ value: JSONValue) -> Bool? {
+        if case .bool(let b) = value { return b }
+        return nil
     }
 
-    func string() throws -> String {
-        guard case .string(let s) = value else { throw mismatch(String.self, value, context("")) }
-        return s
+    static func string(_ value: JSONValue) -> String? {
+        if case .string(let s) = value { return s }
+        return nil
     }
 
-    func double() throws -> Double {
+    static func double(_ value: JSONValue) -> Double? {
         switch value {
         case .int(let i): return Double(i)
         case .double(let d): return d
-        default: throw mismatch(Double.self, value, context(""))
+        default: return nil
         }
     }
+
+    /// A whole number that fits (`1.0` and `1e2` too).
+    static func integer<I: FixedWidthInteger>(_ value: JSONValue) -> I? {
+        switch value {
+        case .int(let i): return I(exactly: i)
+        case .double(let d): return I(exactly: d)
+        default: return nil
+        }
+    }
+
+    func bool() throws -> Bool { try Self.bool(value) ?? fail(Bool.self) }
+    func string() throws -> String { try Self.string(value) ?? fail(String.self) }
+    func double() throws -> Double { try Self.double(value) ?? fail(Double.self) }
+    func integer<I: FixedWidthInteger>() throws -> I { try Self.integer(value) ?? fail(I.self) }
 
     /// A number past Float's range is corrupt, as JSONDecoder has it.
     func float() throws -> Float {
@@ -216,16 +264,16 @@ struct JSONTreeDecoder: Decoder {
         return Float(d)
     }
 
-    /// A whole number that fits (`1.0` and `1e2` too); a fraction or a number out of range is corrupt.
-    func integer<I: FixedWidthInteger>() throws -> I {
-        let fitted: I?
+    /// Why this value is not a `T`, as JSONDecoder says it: null is "not found", a number that does not fit
+    /// (a fraction for an integer, or out of range) is corrupt, anything else a type mismatch.
+    func fail<T>(_ type: T.Type) throws -> T {
         switch value {
-        case .int(let i): fitted = I(exactly: i)
-        case .double(let d): fitted = I(exactly: d)
-        default: throw mismatch(I.self, value, context(""))
+        case .int, .double:
+            guard T.self is any FixedWidthInteger.Type else { fallthrough }
+            throw DecodingError.dataCorrupted(context("Number does not fit in \(T.self)."))
+        default:
+            throw mismatch(T.self, value, context(""))
         }
-        guard let fitted else { throw DecodingError.dataCorrupted(context("Number does not fit in \(I.self).")) }
-        return fitted
     }
 }
 

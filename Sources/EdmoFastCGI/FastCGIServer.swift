@@ -1,5 +1,6 @@
 import CFastCGI
 import EdmoAPI
+import EdmoCore
 import EdmoService
 import Foundation
 import Synchronization
@@ -42,16 +43,19 @@ public final class FastCGIServer: Sendable {
         Self.raiseDescriptorLimit()
         let loop = try ConnectionLoop(listenFd: listenFd, log: log, metrics: metrics)
 
+        // `workers` serve at once; the other threads stand in for those waiting on a commit (`WorkerTurns`).
+        let turns = WorkerTurns(workers)
         var threads: [pthread_t] = []
-        for _ in 0..<workers {
+        for _ in 0..<(workers * Self.threadsPerWorker) {
             running.add(1, ordering: .sequentiallyConsistent)
             threads.append(Self.startThread { [self] in
-                self.workerLoop(loop)
+                let turn = WorkerTurn(turns)
+                WorkerTurn.$current.withValue(turn) { self.workerLoop(loop, turn) }
                 self.running.subtract(1, ordering: .sequentiallyConsistent)
             })
         }
         metrics?.setWorkers(workers)
-        log.info("serving FastCGI with \(workers) workers")
+        log.info("serving FastCGI with \(workers) workers (\(workers * Self.threadsPerWorker) threads)")
 
         var received: Int32 = 0
         sigwait(&stopSignals, &received)
@@ -91,10 +95,19 @@ public final class FastCGIServer: Sendable {
         return stopSignals
     }
 
-    func workerLoop(_ loop: ConnectionLoop) {
+    /// Threads per worker turn: a write waits on its commit about as long as the CPU spends on it (writes of
+    /// several clients then fill one commit); at 4, 8 workers take 32 requests in at once.
+    static let threadsPerWorker = 4
+
+    func workerLoop(_ loop: ConnectionLoop, _ turn: WorkerTurn) {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
-        while let fd = loop.next() {
+        // The turn is kept from one request to the next (handing it round at every request would wake a
+        // sleeping thread each time); only a request that steps aside gives it up, and takes one again here.
+        defer { turn.give() }
+        while true {
+            turn.takeIfGiven()
+            guard let fd = loop.next() else { return }
             // libfcgi reads the request from this connection. It must not accept one itself: with no listening
             // socket (-1) it gives up instead when the connection turns out closed, and closes it.
             FCGX_InitRequest(request, -1, 0)

@@ -69,6 +69,9 @@ public struct HTTPClient: Sendable {
     }
 
     private func perform(method: String, url: String, headers: [String], body: [UInt8]?, sink: ResponseSink) throws -> HTTPResponse {
+        // The rest of the request waits on another server (a model, the voice platform): a worker serving
+        // the API meanwhile keeps a slow provider from holding up everyone else's requests.
+        WorkerTurn.stepAside()
         guard let handle = curl_easy_init() else { throw HTTPClientError.unreachable("curl_easy_init failed") }
         defer { curl_easy_cleanup(handle) }
         sink.handle = handle

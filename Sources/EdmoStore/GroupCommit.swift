@@ -27,6 +27,8 @@ public final class GroupCommit<Work, Output>: Sendable {
     public var waiting: Int { state.withLock { $0.pending.count } }
 
     public func write(_ work: Work) throws -> Output {
+        // From here on the caller waits on the disk (or commits for others, mostly waiting for the flush).
+        WorkerTurn.stepAside()
         let job = Job(work)
         let lead = state.withLock { s -> Bool in
             s.pending.append(job)
