@@ -19,6 +19,7 @@ public final class EdmoDatabase: Sendable {
     /// The file opened (device and inode), so the health check can tell when it was removed or replaced:
     /// open connections would keep using the old, unlinked file.
     let fileIdentity: FileIdentity?
+    let checkpointer: WALCheckpointer
 
     /// `onCommit` hears the duration of every committed write transaction (a batch of writes is one), from
     /// asking for the writer to the durable commit.
@@ -28,12 +29,17 @@ public final class EdmoDatabase: Sendable {
         config.busyMode = .timeout(5)
         pool = try DatabasePool(path: path, configuration: config)
         // GRDB sets NORMAL when it enables WAL; only the writer connection's setting matters for durability.
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        // The WAL is checkpointed off the commit path (`WALCheckpointer`).
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerFallbackPages)")
+        }
         self.path = path
         self.onCommit = onCommit
         fileIdentity = FileIdentity(path: path)
         readers = ThreadLocalReaders()
         writes = SQLiteGroupCommit.make(pool: pool, onCommit: onCommit)
+        checkpointer = WALCheckpointer(path: path)
     }
 
     /// Reads on this thread's own read-only connection. Each FastCGI worker thread keeps one, so the hot

@@ -12,7 +12,7 @@ extension SQLiteAccountStore {
     public func updateSettings(orgId: String, _ settings: OrganizationSettings) throws -> OrganizationSettings {
         try database.write { db in
             guard let previous = try Self.fetchSettings(db, orgId: orgId) else { throw StoreError.notFound("Organization") }
-            try db.execute(sql: "UPDATE organizations SET retention_days = ? WHERE id = ?", arguments: [settings.retentionDays, orgId])
+            try db.execute(cached: "UPDATE organizations SET retention_days = ? WHERE id = ?", arguments: [settings.retentionDays, orgId])
             return previous
         }
     }
@@ -26,7 +26,7 @@ extension SQLiteAccountStore {
     }
 
     static func fetchSettings(_ db: GRDB.Database, orgId: String) throws -> OrganizationSettings? {
-        try Row.fetchOne(db, sql: "SELECT retention_days FROM organizations WHERE id = ?", arguments: [orgId]).map { row in
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT retention_days FROM organizations WHERE id = ?"), arguments: [orgId]).map { row in
             OrganizationSettings(retentionDays: row["retention_days"])
         }
     }

@@ -21,7 +21,7 @@ public struct SQLiteAccountStore: AccountStore {
     public func ensureOrganization(name: String, id: String, now: Date) throws -> Organization {
         try database.write { db in
             try db.execute(
-                sql: "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING",
+                cached: "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING",
                 arguments: [id, name, Timestamp.format(now)])
             return try Self.fetchOrganization(db, named: name)!
         }
@@ -92,7 +92,7 @@ public struct SQLiteAccountStore: AccountStore {
             try UserRow(user).update(db)
             if change.disabled == true || change.passwordHash != nil {
                 try db.execute(
-                    sql: "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
+                    cached: "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
                     arguments: [id, change.keepSession ?? ""])
             }
             return user
@@ -106,7 +106,7 @@ public struct SQLiteAccountStore: AccountStore {
             if user.role == .admin && !user.disabled {
                 try Self.requireAnotherActiveAdmin(db, orgId: orgId, besides: id)
             }
-            try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [id])
+            try db.execute(cached: "DELETE FROM users WHERE id = ?", arguments: [id])
         }
     }
 
@@ -163,21 +163,21 @@ public struct SQLiteAccountStore: AccountStore {
     public func touchSession(tokenHash: String, now: Date) throws {
         try database.write { db in
             try db.execute(
-                sql: "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
+                cached: "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
                 arguments: [Timestamp.format(now), tokenHash])
         }
     }
 
     public func deleteSession(tokenHash: String) throws {
         try database.write { db in
-            try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [tokenHash])
+            try db.execute(cached: "DELETE FROM sessions WHERE token_hash = ?", arguments: [tokenHash])
         }
     }
 
     public func deleteSessions(expiredBefore expiry: Date, idleSince: Date) throws {
         try database.write { db in
             try db.execute(
-                sql: "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?",
+                cached: "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?",
                 arguments: [Timestamp.format(expiry), Timestamp.format(idleSince)])
         }
     }
@@ -212,7 +212,7 @@ public struct SQLiteAccountStore: AccountStore {
                 }
                 let lockedUntil = counter.lock(failures).map { Timestamp.format(now.addingTimeInterval($0)) }
                 try db.execute(
-                    sql: """
+                    cached: """
                         INSERT INTO login_failures (key, failures, window_started_at, locked_until) VALUES (?, ?, ?, ?)
                         ON CONFLICT(key) DO UPDATE SET failures = excluded.failures,
                             window_started_at = excluded.window_started_at, locked_until = excluded.locked_until
@@ -222,7 +222,7 @@ public struct SQLiteAccountStore: AccountStore {
             // Counters whose window and lock are over count nothing any more.
             let nowText = Timestamp.format(now)
             try db.execute(
-                sql: "DELETE FROM login_failures WHERE window_started_at < ? AND (locked_until IS NULL OR locked_until < ?)",
+                cached: "DELETE FROM login_failures WHERE window_started_at < ? AND (locked_until IS NULL OR locked_until < ?)",
                 arguments: [Timestamp.format(now.addingTimeInterval(-window)), nowText])
         }
     }
@@ -232,15 +232,15 @@ public struct SQLiteAccountStore: AccountStore {
 
     public func recordLoginSuccess(clearing keys: [String], knownAddress: String, now: Date) throws {
         try database.write { db in
-            for key in keys { try db.execute(sql: "DELETE FROM login_failures WHERE key = ?", arguments: [key]) }
+            for key in keys { try db.execute(cached: "DELETE FROM login_failures WHERE key = ?", arguments: [key]) }
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO login_known_addresses (key, last_success_at) VALUES (?, ?)
                     ON CONFLICT(key) DO UPDATE SET last_success_at = excluded.last_success_at
                     """,
                 arguments: [knownAddress, Timestamp.format(now)])
             try db.execute(
-                sql: "DELETE FROM login_known_addresses WHERE last_success_at < ?",
+                cached: "DELETE FROM login_known_addresses WHERE last_success_at < ?",
                 arguments: [Timestamp.format(now.addingTimeInterval(-Self.knownAddressDays * 86_400))])
         }
     }

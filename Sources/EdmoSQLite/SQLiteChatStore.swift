@@ -47,7 +47,7 @@ public struct SQLiteChatStore: ChatStore {
             let row = KnowledgeEntryRow(e)
             // Conditional on the version read, which a record update cannot say.
             try db.execute(
-                sql: """
+                cached: """
                     UPDATE knowledge_entries SET title = ?, content = ?, questions = ?, updated_at = ?,
                         search_title = ?, search_content = ?, search_questions = ?, version = version + 1
                     WHERE id = ? AND org_id = ? AND assistant_id = ? AND version = ?
@@ -64,7 +64,7 @@ public struct SQLiteChatStore: ChatStore {
     public func deleteKnowledge(orgId: String, assistantId: String, id: String, version: Int?) throws {
         try database.write { db in
             try db.execute(
-                sql: "DELETE FROM knowledge_entries WHERE id = ? AND org_id = ? AND assistant_id = ? AND (? IS NULL OR version = ?)",
+                cached: "DELETE FROM knowledge_entries WHERE id = ? AND org_id = ? AND assistant_id = ? AND (? IS NULL OR version = ?)",
                 arguments: [id, orgId, assistantId, version, version])
             try SQLiteResourceStore.requireChange(db, "knowledge_entries", "Knowledge entry", id: id)
         }
@@ -110,7 +110,7 @@ public struct SQLiteChatStore: ChatStore {
         try database.write { db in
             let stamp = Timestamp.format(now)
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO knowledge_gaps (id, org_id, assistant_id, question, normalized, occurrences, priority, status, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, 1, 'low', 'pending', ?, ?)
                     ON CONFLICT (assistant_id, normalized) WHERE status = 'pending' DO UPDATE SET
@@ -203,7 +203,7 @@ public struct SQLiteChatStore: ChatStore {
             // A new turn reopens an ended chat: it leaves the analytics until it ends again.
             if current.isCounted { try AnalyticsRollup.apply(db, current, sign: -1) }
             try db.execute(
-                sql: """
+                cached: """
                     UPDATE conversations SET last_activity_at = ?, updated_at = ?, status = ?,
                         ended_at = NULL, ended_reason = NULL, sentiment = NULL, resolution = NULL,
                         cost = CASE WHEN ? IS NULL THEN cost ELSE COALESCE(cost, 0) + ? END,

@@ -51,7 +51,7 @@ public struct SQLiteResourceStore: ResourceStore {
         try database.write { db in
             // SQL: the table is the kind's, chosen at run time, where a record type has one fixed table.
             try db.execute(
-                sql: "INSERT INTO \(kind.table) (id, org_id, provider_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                cached: "INSERT INTO \(kind.table) (id, org_id, provider_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [record.id, record.orgId, record.providerId, record.body, record.createdAt, record.updatedAt])
             if let secret { try ToolSecretRow(toolId: record.id, sealed: Data(secret)).insert(db) }
             try Self.complete(db, operation)
@@ -90,7 +90,7 @@ public struct SQLiteResourceStore: ResourceStore {
     /// The row written if it still has `record.version` (and its version raised), and the tool secret changed.
     static func update(_ db: GRDB.Database, _ kind: DocumentKind, _ record: DocumentRecord, secret: SecretChange) throws {
         try db.execute(
-            sql: """
+            cached: """
                 UPDATE \(kind.table) SET body = ?, provider_id = ?, updated_at = ?, version = version + 1
                 WHERE id = ? AND org_id = ? AND version = ?
                 """,
@@ -98,10 +98,10 @@ public struct SQLiteResourceStore: ResourceStore {
         try requireChange(db, kind.table, kind.label, id: record.id)
         switch secret {
         case .keep: break
-        case .clear: try db.execute(sql: "DELETE FROM tool_secrets WHERE tool_id = ?", arguments: [record.id])
+        case .clear: try db.execute(cached: "DELETE FROM tool_secrets WHERE tool_id = ?", arguments: [record.id])
         case .set(let sealed):
             try db.execute(
-                sql: "INSERT INTO tool_secrets (tool_id, sealed) VALUES (?, ?) ON CONFLICT(tool_id) DO UPDATE SET sealed = excluded.sealed",
+                cached: "INSERT INTO tool_secrets (tool_id, sealed) VALUES (?, ?) ON CONFLICT(tool_id) DO UPDATE SET sealed = excluded.sealed",
                 arguments: [record.id, Data(sealed)])
         }
     }
@@ -111,7 +111,7 @@ public struct SQLiteResourceStore: ResourceStore {
     ) throws {
         try database.write { db in
             try db.execute(
-                sql: "DELETE FROM \(kind.table) WHERE id = ? AND org_id = ? AND (? IS NULL OR version = ?)",
+                cached: "DELETE FROM \(kind.table) WHERE id = ? AND org_id = ? AND (? IS NULL OR version = ?)",
                 arguments: [id, orgId, version, version])
             try Self.requireChange(db, kind.table, kind.label, id: id)
             try Self.complete(db, operation)
@@ -123,7 +123,7 @@ public struct SQLiteResourceStore: ResourceStore {
     /// than the caller read (stale: read it again and redo the change).
     static func requireChange(_ db: GRDB.Database, _ table: String, _ label: String, id: String) throws {
         guard db.changesCount == 0 else { return }
-        let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM \(table) WHERE id = ?", arguments: [id]) ?? false
+        let exists = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM \(table) WHERE id = ?"), arguments: [id]) ?? false
         throw exists ? StoreError.stale : StoreError.notFound(label)
     }
 
@@ -132,7 +132,7 @@ public struct SQLiteResourceStore: ResourceStore {
     }
 
     static func toolSecret(_ db: GRDB.Database, toolId: String) throws -> [UInt8]? {
-        try ToolSecretRow.fetchOne(db, sql: "SELECT * FROM tool_secrets WHERE tool_id = ?", arguments: [toolId]).map { Array($0.sealed) }
+        try ToolSecretRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM tool_secrets WHERE tool_id = ?"), arguments: [toolId]).map { Array($0.sealed) }
     }
 
     // MARK: phone numbers
@@ -171,7 +171,7 @@ public struct SQLiteResourceStore: ResourceStore {
 
     public func insertPhoneNumber(_ r: PhoneNumberRecord, completing operation: String?) throws {
         try database.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM phone_numbers WHERE number = ?", arguments: [r.number]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM phone_numbers WHERE number = ?"), arguments: [r.number]) == true {
                 throw StoreError.conflict("The number \(r.number) is already registered")
             }
             try PhoneNumberRow(r).insert(db)
@@ -182,7 +182,7 @@ public struct SQLiteResourceStore: ResourceStore {
     public func updatePhoneNumber(_ r: PhoneNumberRecord, completing operation: String?) throws -> Int {
         try database.write { db in
             try db.execute(
-                sql: """
+                cached: """
                     UPDATE phone_numbers SET number = ?, name = ?, assistant_id = ?, provider_id = ?, updated_at = ?,
                         version = version + 1
                     WHERE id = ? AND org_id = ? AND version = ?
@@ -197,7 +197,7 @@ public struct SQLiteResourceStore: ResourceStore {
     public func deletePhoneNumber(orgId: String, id: String, version: Int?, completing operation: String?) throws {
         try database.write { db in
             try db.execute(
-                sql: "DELETE FROM phone_numbers WHERE id = ? AND org_id = ? AND (? IS NULL OR version = ?)",
+                cached: "DELETE FROM phone_numbers WHERE id = ? AND org_id = ? AND (? IS NULL OR version = ?)",
                 arguments: [id, orgId, version, version])
             try Self.requireChange(db, "phone_numbers", "Phone number", id: id)
             try Self.complete(db, operation)
@@ -206,14 +206,14 @@ public struct SQLiteResourceStore: ResourceStore {
 
     public func setPhoneNumberMissingSyncs(id: String, _ count: Int) throws {
         try database.write { db in
-            try db.execute(sql: "UPDATE phone_numbers SET missing_syncs = ? WHERE id = ?", arguments: [count, id])
+            try db.execute(cached: "UPDATE phone_numbers SET missing_syncs = ? WHERE id = ?", arguments: [count, id])
         }
     }
 
     public func claimJob(_ name: String, every interval: TimeInterval, now: Date) throws -> Bool {
         try database.write { db in
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO job_claims (name, claimed_at) VALUES (?, ?)
                     ON CONFLICT(name) DO UPDATE SET claimed_at = excluded.claimed_at WHERE job_claims.claimed_at <= ?
                     """,
@@ -224,8 +224,9 @@ public struct SQLiteResourceStore: ResourceStore {
 
     public func owner(_ kind: OwnedKind, id: String) throws -> (orgId: String, localId: String)? {
         try database.read { db in
+            // Cached, as the next one: every webhook report asks.
             try Row.fetchOne(
-                db, sql: "SELECT org_id, id FROM \(kind.rawValue) WHERE id = ? OR provider_id = ? ORDER BY id = ? DESC LIMIT 1",
+                db.cachedStatement(sql: "SELECT org_id, id FROM \(kind.rawValue) WHERE id = ? OR provider_id = ? ORDER BY id = ? DESC LIMIT 1"),
                 arguments: [id, id, id]
             ).map { ($0["org_id"], $0["id"]) }
         }
@@ -234,7 +235,7 @@ public struct SQLiteResourceStore: ResourceStore {
     // MARK: provider operations
 
     static func complete(_ db: GRDB.Database, _ operation: String?) throws {
-        if let operation { try db.execute(sql: "DELETE FROM provider_operations WHERE id = ?", arguments: [operation]) }
+        if let operation { try db.execute(cached: "DELETE FROM provider_operations WHERE id = ?", arguments: [operation]) }
     }
 
     public func beginOperation(_ op: ProviderOperation) throws {
@@ -259,7 +260,7 @@ public struct SQLiteResourceStore: ResourceStore {
 
     public func soleOrganizationId() throws -> String? {
         try database.read { db in
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM organizations LIMIT 2")
+            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM organizations LIMIT 2"))
             return ids.count == 1 ? ids[0] : nil
         }
     }
