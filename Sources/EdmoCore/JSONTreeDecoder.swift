@@ -66,9 +66,11 @@ struct JSONTreeDecoder: Decoder {
 
         func path(_ key: Key) -> String { decoder.path.isEmpty ? key.stringValue : decoder.path + "." + key.stringValue }
 
+        /// The path as the null rules spell it is built only when there are rules (a request body).
         func child(_ key: Key) throws -> JSONTreeDecoder {
+            guard let rules = decoder.rules else { return decoder.child(try field(key), key: key, path: "", free: true) }
             let path = path(key)
-            return decoder.child(try field(key), key: key, path: path, free: decoder.rules?.isFree(path) ?? true)
+            return decoder.child(try field(key), key: key, path: path, free: rules.isFree(path))
         }
 
         func decodeNil(forKey key: Key) throws -> Bool { try field(key) == .null }
@@ -159,7 +161,7 @@ struct JSONTreeDecoder: Decoder {
             guard !isAtEnd else {
                 throw DecodingError.valueNotFound(T.self, DecodingError.Context(codingPath: codingPath + [key], debugDescription: "Unkeyed container is at end."))
             }
-            let path = decoder.path + "[]"
+            let path = decoder.rules == nil ? "" : decoder.path + "[]"
             if let rules = decoder.rules, items[currentIndex] == .null, !allowingNull { try rules.allowNull(at: path) }
             let item = decoder.child(items[currentIndex], key: key, path: path, free: decoder.rules?.isFree(path) ?? true)
             currentIndex += 1
