@@ -107,10 +107,11 @@ requests() {
         /api/assistants\ POST) method=POST code=201 body=$tmp/assistant.json ;;
         *\ PATCH) method=PATCH body=$tmp/patch.json ;;
     esac
-    for i in $(seq "$2"); do
-        echo "url = \"$base${1% *}\""; echo 'output = "/dev/null"'
+    {
+        # Once, for every URL: a repeated data option would be joined to the one before it.
         [ -z "$body" ] || printf 'request = "%s"\ndata-binary = "@%s"\nheader = "Content-Type: application/json"\n' "$method" "$body"
-    done > "$tmp/curl.cfg"
+        for i in $(seq "$2"); do echo "url = \"$base${1% *}\""; echo 'output = "/dev/null"'; done
+    } > "$tmp/curl.cfg"
     codes=$(curl -sS -H "$auth" -w '%{http_code}\n' --config "$tmp/curl.cfg") || die "curl failed on $1"
     bad=$(grep -vc "^$code\$" <<< "$codes" || true)
     [ "$bad" = 0 ] || die "$bad of $2 requests to $1 did not answer $code"
