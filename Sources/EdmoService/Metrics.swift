@@ -253,8 +253,8 @@ public final class Metrics: Sendable {
         histogram(&out, "edmo_store_commit_duration_seconds", [], commits, .commits)
 
         var all = [
-            Gauge("edmo_workers", "FastCGI worker threads.", value: workers.load(ordering: .relaxed)),
-            Gauge("edmo_workers_busy", "Worker threads inside a request (this scrape's included).",
+            Gauge("edmo_workers", "FastCGI requests served at once (EDMO_WORKERS; 4 threads each).", value: workers.load(ordering: .relaxed)),
+            Gauge("edmo_workers_busy", "Threads inside a request (this scrape's included; more than edmo_workers while some wait on commits).",
                   value: workersBusy.load(ordering: .relaxed)),
             Gauge("edmo_fastcgi_connections", "Open FastCGI connections from nginx, idle kept ones included.",
                   value: connections.load(ordering: .relaxed)),

@@ -119,10 +119,10 @@ import Testing
             edmo_store_commit_duration_seconds_bucket{le="+Inf"} 1
             edmo_store_commit_duration_seconds_sum 0.002
             edmo_store_commit_duration_seconds_count 1
-            # HELP edmo_workers FastCGI worker threads.
+            # HELP edmo_workers FastCGI requests served at once (EDMO_WORKERS; 4 threads each).
             # TYPE edmo_workers gauge
             edmo_workers 4
-            # HELP edmo_workers_busy Worker threads inside a request (this scrape's included).
+            # HELP edmo_workers_busy Threads inside a request (this scrape's included; more than edmo_workers while some wait on commits).
             # TYPE edmo_workers_busy gauge
             edmo_workers_busy 1
             # HELP edmo_fastcgi_connections Open FastCGI connections from nginx, idle kept ones included.
