@@ -22,11 +22,12 @@ public final class EdmoDatabase: Sendable {
     let checkpointer: WALCheckpointer
 
     /// `onCommit` hears the duration of every committed write transaction (a batch of writes is one), from
-    /// asking for the writer to the durable commit.
-    public init(path: String, onCommit: (@Sendable (Duration) -> Void)? = nil) throws {
+    /// asking for the writer to the durable commit. `restartWALFrames`: see `WALCheckpointer` (tests lower it).
+    public init(path: String, onCommit: (@Sendable (Duration) -> Void)? = nil,
+                restartWALFrames: Int = WALCheckpointer.restartFrames) throws {
         var config = Configuration()
         config.foreignKeysEnabled = true
-        config.busyMode = .timeout(5)
+        config.busyMode = Self.busyFiveSeconds
         pool = try DatabasePool(path: path, configuration: config)
         // GRDB sets NORMAL when it enables WAL; only the writer connection's setting matters for durability.
         // The WAL is checkpointed off the commit path (`WALCheckpointer`).
@@ -39,7 +40,16 @@ public final class EdmoDatabase: Sendable {
         fileIdentity = FileIdentity(path: path)
         readers = ThreadLocalReaders()
         writes = SQLiteGroupCommit.make(pool: pool, onCommit: onCommit)
-        checkpointer = WALCheckpointer(path: path)
+        checkpointer = WALCheckpointer(path: path, restartFrames: restartWALFrames)
+    }
+
+    /// Waits up to about 5 s for a lock another connection holds (another process on the same file, or the
+    /// checkpointer's restart of the WAL, `WALCheckpointer`), trying again every 0.1 ms for the first 10 ms:
+    /// the restart holds the writer for a millisecond or two, and SQLite's own busy timeout would sleep
+    /// 1 + 2 + 5 ms before the write got its turn, with every write queued behind it.
+    static let busyFiveSeconds = Database.BusyMode.callback { tries in
+        usleep(tries < 100 ? 100 : 1_000)
+        return tries < 5_090
     }
 
     /// Reads on this thread's own read-only connection. Each FastCGI worker thread keeps one, so the hot
@@ -165,7 +175,7 @@ final class ThreadLocalReaders: @unchecked Sendable {
         closeRetired()
         var config = Configuration()
         config.readonly = true
-        config.busyMode = .timeout(5)
+        config.busyMode = EdmoDatabase.busyFiveSeconds
         let queue = try DatabaseQueue(path: path, configuration: config)
         open.withLock { $0[ObjectIdentifier(queue)] = queue }
         pthread_setspecific(key, Unmanaged.passRetained(Slot(queue: queue, retired: retired)).toOpaque())

@@ -138,3 +138,88 @@ import Testing
         #expect(try scratch.ids.count == 300)
     }
 }
+
+/// The WAL is started over by `WALCheckpointer`'s thread once it is long and all copied, not by the writer's
+/// own checkpoint at 10,000 pages (which held every write while it flushed the database file), and a write
+/// waits for a lock another connection holds instead of failing.
+@Suite struct WALRestartTests {
+    /// Frames in the WAL: what a passive checkpoint (which never starts it over) reports.
+    static func walFrames(_ path: String) throws -> Int {
+        try DatabaseQueue(path: path).inDatabase { try $0.checkpoint(.passive).walFrameCount }
+    }
+
+    /// The WAL's last frame as the WAL index (the -shm file) has it: what a checkpoint would report, read
+    /// without checkpointing (`WalIndexHdr.mxFrame`, at byte 16, in this machine's byte order).
+    static func lastFrame(_ path: String) -> Int {
+        guard let data = FileManager.default.contents(atPath: path + "-shm"), data.count >= 20 else { return 0 }
+        return Int(data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: UInt32.self) })
+    }
+
+    /// Two clients writing without a pause for 2 s: a passive checkpoint never finds the WAL all copied
+    /// before the next commit, so only the checkpointer's restart keeps it short.
+    @Test func theCheckpointerStartsALongWALOverUnderSteadyWrites() throws {
+        let path = makeTempDirectory() + "/db.sqlite"
+        let database = try EdmoDatabase(path: path, restartWALFrames: 200)
+        try database.writeAlone { db in try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB)") }
+        let deadline = ContinuousClock.now + .seconds(2)
+        let written = Mutex(0)
+        let group = DispatchGroup()
+        for _ in 0..<2 {
+            group.enter()
+            Thread {
+                while ContinuousClock.now < deadline {
+                    _ = try? database.write { db in
+                        try db.execute(sql: "INSERT INTO t (data) VALUES (?)", arguments: [Data(repeating: 7, count: 3000)])
+                    }
+                    written.withLock { $0 += 1 }
+                }
+                group.leave()
+            }.start()
+        }
+        var longest = 0
+        while ContinuousClock.now < deadline {
+            longest = max(longest, Self.lastFrame(path))
+            usleep(2_000)
+        }
+        group.wait()
+        let rows = written.withLock { $0 }
+        #expect(rows > 1_000)
+        // Without the restart it reached the writer's own checkpoint, 10,001 frames; with it, 1,300-2,200.
+        #expect(longest < 5_000)
+    }
+
+    @Test func aShortWALIsLeftAsItIs() throws {
+        let path = makeTempDirectory() + "/db.sqlite"
+        let database = try EdmoDatabase(path: path, restartWALFrames: 1_000)
+        try database.writeAlone { db in try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB)") }
+        try database.write { db in
+            for i in 0..<300 {
+                try db.execute(sql: "INSERT INTO t (id, data) VALUES (?, ?)", arguments: [i, Data(repeating: 7, count: 3000)])
+            }
+        }
+        usleep(500_000)
+        #expect(try Self.walFrames(path) >= 300)
+    }
+
+    @Test func aWriteWaitsForAnotherConnectionsLock() throws {
+        let path = makeTempDirectory() + "/db.sqlite"
+        let database = try EdmoDatabase(path: path)
+        try database.writeAlone { db in try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY)") }
+        let other = try DatabaseQueue(path: path)
+        let locked = DispatchSemaphore(value: 0)
+        let holder = Thread {
+            try? other.inDatabase { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                locked.signal()
+                usleep(300_000)
+                try db.execute(sql: "COMMIT")
+            }
+        }
+        holder.start()
+        locked.wait()
+        let started = ContinuousClock.now
+        try database.write { db in try db.execute(sql: "INSERT INTO t (id) VALUES (1)") }
+        #expect(ContinuousClock.now - started >= .milliseconds(200))
+        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM t") } == 1)
+    }
+}
