@@ -48,7 +48,7 @@ public struct AppContext: Sendable {
     public static let outboundWaitSeconds: TimeInterval = 1
 
     public init(
-        config: Config, stores: Stores, clock: Clock = .system, ids: IDGenerator = .random,
+        config: Config, stores: Stores, clock: Clock = .system, ids: IDGenerator = .timeOrdered,
         passwords: PasswordHasher? = nil, log: Logger = .stderr, metrics: Metrics = Metrics()
     ) {
         self.config = config
@@ -132,8 +132,17 @@ public struct Clock: Sendable {
 public struct IDGenerator: Sendable {
     public var next: @Sendable (_ prefix: String) -> String
     public init(next: @escaping @Sendable (String) -> String) { self.next = next }
-    /// `usr_` + 24 hex characters (96 random bits).
-    public static let random = IDGenerator { prefix in "\(prefix)_\(Tokens.randomHex(bytes: 12))" }
+    /// `usr_` + 24 hex characters: the time in milliseconds since 1970 (11, until the year 2527), then 52
+    /// random bits (13). A later id sorts after an earlier one, so a new row's entry in an id index (every
+    /// table's primary key, the audit log's) goes where the last one went instead of at a random page of
+    /// it: a burst of writes dirties, and each commit writes, one page per index instead of one per row
+    /// (bench/README "Issue 14, session 8"). Ids are not secrets: every route checks the caller's rights.
+    public static let timeOrdered = IDGenerator { prefix in
+        let milliseconds = UInt64(max(Date().timeIntervalSince1970, 0) * 1000)
+        let time = String(milliseconds & 0xFFF_FFFF_FFFF, radix: 16)
+        let random = Tokens.randomHex(bytes: 7).dropFirst()
+        return prefix + "_" + String(repeating: "0", count: 11 - time.count) + time + random
+    }
 }
 
 /// A stored credential cannot be sealed or opened with the configured key: an operator's problem (500).
