@@ -5,7 +5,8 @@
 #   /api/...       nginx + edmo, authenticated with a real session cookie
 #
 # Usage: bench/run.sh EDMO_BIN                 throughput table + target line, ..., contention rows
-#        bench/run.sh EDMO_BIN --starvation    load at -c128/-c256/-c1024, then time one request
+#        bench/run.sh EDMO_BIN --starvation    load at -c128/-c256/-c1024, then time one request (nginx alone
+#                                              and the C hello under the same loads for reference)
 #        bench/run.sh EDMO_BIN --reads         the baselines and the read rows only (to compare two builds)
 #        bench/run.sh EDMO_BIN --table         the baselines, read and write rows: the table without the chat,
 #                                              analytics-at-scale and webhook rows (to compare two builds)
@@ -436,17 +437,23 @@ if [ "$mode" = starvation ]; then
     # FASTCGI-NOTES pitfall 1: with upstream keep-alive, load leaves every
     # libfcgi thread parked on an idle nginx connection and the next request
     # hangs. Load hard, then time one plain request straight after.
+    # The same loads on nginx alone and on the C hello: what p99 this machine (wrk, nginx and a responder
+    # sharing its cores) allows at each level, whatever the responder.
     check_200 /api/auth/me "$auth"
-    printf '\n%-6s %10s %9s %8s %8s  %s\n' conns 'req/s' 'p99 ms' non2xx errors 'next request'
+    printf '\n%-6s %10s %9s %8s %8s  %-22s %18s %18s\n' conns 'req/s' 'p99 ms' non2xx errors 'next request' \
+        'nginx: req/s, p99' 'C hello: req/s, p99'
     verdict=ok
     for conns in 128 256 1024; do
+        read -r nginx_rps nginx_p99 _ <<< "$(run_wrk "$tmp/wrk-starve-nginx-$conns.txt" "$conns" "$seconds" /bench/nginx)"
+        read -r hello_rps hello_p99 _ <<< "$(run_wrk "$tmp/wrk-starve-hello-$conns.txt" "$conns" "$seconds" /bench/hello)"
         result=$(run_wrk "$tmp/wrk-starve-$conns.txt" "$conns" "$seconds" /api/auth/me "$auth")
         read -r rps p99 non2xx errs _ <<< "$result"
         res=$(curl -sS -o /dev/null -w '%{http_code} %{time_total}' --max-time 30 -H "$auth" "$base/api/auth/me") \
             || res="failed 30"
         read -r code secs <<< "$res"
         ms=$(awk -v s="$secs" 'BEGIN { printf "%.1f", s * 1000 }')
-        printf '%-6s %10.0f %9.2f %8s %8s  %s in %s ms\n' "$conns" "$rps" "$p99" "$non2xx" "$errs" "$code" "$ms"
+        printf '%-6s %10.0f %9.2f %8s %8s  %-22s %9.0f %8.2f %9.0f %8.2f\n' "$conns" "$rps" "$p99" "$non2xx" "$errs" \
+            "$code in $ms ms" "$nginx_rps" "$nginx_p99" "$hello_rps" "$hello_p99"
         if [ "$code" != 200 ] || awk -v m="$ms" 'BEGIN { exit !(m >= 500) }' \
             || [ "$non2xx" != 0 ] || [ "$errs" != 0 ]; then
             verdict=starved
