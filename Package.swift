@@ -23,7 +23,11 @@ let package = Package(
         // The stores on SQLite, through GRDB.
         .target(
             name: "EdmoSQLite",
-            dependencies: ["EdmoCore", "EdmoStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "EdmoCore", "EdmoStore", .product(name: "GRDB", package: "GRDB.swift"),
+                // The C API, for what GRDB does not wrap (the checkpointer's flush of the database file).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         // The stores on PostgreSQL, through libpq: a bounded pool of connections that worker threads borrow.
         .target(name: "EdmoPostgres", dependencies: ["EdmoCore", "EdmoStore", "CLibPQ"]),
@@ -48,7 +52,7 @@ let package = Package(
             name: "EdmoAPITests",
             dependencies: [
                 "EdmoCore", "EdmoStore", "EdmoSQLite", "EdmoPostgres", "EdmoProviders", "EdmoService", "EdmoAPI",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .testTarget(name: "EdmoFastCGITests", dependencies: ["EdmoFastCGI", "EdmoService", "EdmoAPI"]),

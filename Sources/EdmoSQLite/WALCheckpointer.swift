@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 /// Copies the WAL back into the database file on a thread of its own, every 100 ms, so that no commit waits
@@ -45,10 +46,9 @@ public final class WALCheckpointer: Sendable {
 
     deinit { flag.stopped.store(true, ordering: .relaxed) }
 
-    /// The thread's connection, and a descriptor of the database file to flush it with.
+    /// The thread's connection.
     final class Session {
         let connection: DatabaseQueue
-        let file: Int32
         /// Frames copied as of the last flush: there is nothing to flush while it stays the same.
         var flushedThrough = -1
 
@@ -61,11 +61,7 @@ public final class WALCheckpointer: Sendable {
                 return tries < 500
             }
             connection = try DatabaseQueue(path: path, configuration: config)
-            file = open(path, O_RDONLY | O_CLOEXEC)
-            guard file >= 0 else { throw CocoaError(.fileReadUnknown) }
         }
-
-        deinit { close(file) }
 
         func pass(restartFrames: Int) throws {
             let wal = try copy()
@@ -83,12 +79,27 @@ public final class WALCheckpointer: Sendable {
         /// A passive checkpoint, then a flush of what it copied. SQLite flushes the database file only after
         /// a checkpoint that copied the whole WAL, which under steady writes is rarely, and then all at once.
         private func copy() throws -> (frames: Int, copied: Int) {
-            let wal = try connection.inDatabase { try $0.checkpoint(.passive) }
-            if wal.checkpointedFrameCount != flushedThrough {
-                fdatasync(file)
-                flushedThrough = wal.checkpointedFrameCount
+            try connection.inDatabase { db in
+                let wal = try db.checkpoint(.passive)
+                if wal.checkpointedFrameCount != flushedThrough {
+                    try Self.flush(db)
+                    flushedThrough = wal.checkpointedFrameCount
+                }
+                return (wal.walFrameCount, wal.checkpointedFrameCount)
             }
-            return (wal.walFrameCount, wal.checkpointedFrameCount)
+        }
+
+        /// fdatasync of the database file, through SQLite's own handle of it (its VFS's `xSync`). Never through a
+        /// descriptor of our own: closing any descriptor of the file drops every POSIX lock this process holds
+        /// on it, and another process (`edmo analytics rebuild`, a backup) would then take itself for the last
+        /// connection and delete the WAL under ours.
+        static func flush(_ db: GRDB.Database) throws {
+            var pointer: UnsafeMutableRawPointer?
+            guard sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_FILE_POINTER, &pointer) == SQLITE_OK,
+                  let file = pointer?.assumingMemoryBound(to: sqlite3_file.self), let sync = file.pointee.pMethods?.pointee.xSync
+            else { return }
+            let code = sync(file, SQLITE_SYNC_NORMAL)
+            guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
         }
     }
 }

@@ -223,3 +223,49 @@ import Testing
         #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM t") } == 1)
     }
 }
+
+/// Another process on the same file (`edmo analytics rebuild`, the benchmark's seeding, an operator's sqlite3):
+/// its checkpoints make the checkpointer's fail now and then, and its last close deletes the WAL unless this
+/// process still holds its locks on the file. A first checkpointer flushed the file through a descriptor of
+/// its own, closed after such a failure, which dropped every lock of this process on the file: the benchmark's
+/// database was then "malformed".
+@Suite struct WALOtherProcessTests {
+    @Test func anotherProcessCheckpointingAndClosingLeavesTheDatabaseWhole() throws {
+        let path = makeTempDirectory() + "/db.sqlite"
+        let database = try EdmoDatabase(path: path, restartWALFrames: 50)
+        try database.writeAlone { db in
+            try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB); CREATE TABLE other (id INTEGER PRIMARY KEY)")
+        }
+        // Five connections one after the other, each checkpointing without a pause for 0.4 s, then closed.
+        let other = Process()
+        other.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        other.arguments = ["python3", "-c", """
+            import sqlite3, sys, time
+            for i in range(5):
+                con = sqlite3.connect(sys.argv[1], timeout=10)
+                con.execute('INSERT INTO other DEFAULT VALUES'); con.commit()
+                end = time.time() + 0.4
+                while time.time() < end: con.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchall()
+                con.close()
+            """, path]
+        try other.run()
+        var written = 0
+        while other.isRunning {
+            try database.write { db in
+                try db.execute(sql: "INSERT INTO t (data) VALUES (?)", arguments: [Data(repeating: 7, count: 3000)])
+            }
+            written += 1
+            usleep(2_000)
+        }
+        #expect(other.terminationStatus == 0)
+        #expect(written > 100)
+        // Read by a connection opened now, which sees the files as they are on disk.
+        let (check, rows, others) = try DatabaseQueue(path: path).read { db in
+            (try String.fetchOne(db, sql: "PRAGMA integrity_check"), try Int.fetchOne(db, sql: "SELECT count(*) FROM t"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM other"))
+        }
+        #expect(check == "ok")
+        #expect(rows == written)
+        #expect(others == 5)
+    }
+}
