@@ -37,11 +37,17 @@ enum SQLiteGroupCommit {
     /// a whole is lost: a full disk, which may have made SQLite roll the whole transaction back (its COMMIT
     /// would then fail as "aborted", telling nobody the disk is full), or any error after which SQLite left
     /// the transaction (I/O error, ON CONFLICT ROLLBACK): the jobs before it are gone with it.
+    ///
+    /// The jobs' analytics changes are summed and written once, after them (`AnalyticsRollup`); if that
+    /// fails, so does the batch.
     static func run(_ batch: [Queue.Job], _ db: GRDB.Database) throws -> Bool {
         var kept = false
+        let rollup = AnalyticsRollup.Changes()
         for job in batch {
+            let changes = AnalyticsRollup.Changes()
             do {
-                try savepoint(db) { try job.work(db) }
+                try savepoint(db) { try AnalyticsRollup.$pending.withValue(changes) { try job.work(db) } }
+                rollup.add(changes)
                 job.result = .success(())
                 kept = true
             } catch {
@@ -50,6 +56,7 @@ enum SQLiteGroupCommit {
                 job.result = .failure(error)
             }
         }
+        if kept { try rollup.write(db) }
         return kept
     }
 

@@ -35,22 +35,3 @@ import Testing
         #expect(kept == ["evt_0", "evt_1", "evt_3"])
     }
 }
-
-/// A replaced call report takes its old counts back and removes the groupings left at zero: by their keys,
-/// never by a scan of the aggregates (which grow with the assistants, numbers and days).
-@Suite struct RollupStatementTests {
-    @Test func emptyGroupingsAreDeletedByTheirKey() throws {
-        let database = try EdmoDatabase(path: makeTempDirectory() + "/edmo.sqlite")
-        try database.migrate(try Migration.load(from: migrationsPath))
-        let plans = try database.read { db in
-            try [AnalyticsRollup.deleteEmptyDaily, AnalyticsRollup.deleteEmptyHourly].map { sql in
-                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: ["a", "p", "2026-01-01", "o", "web", "neutral", "resolved"])
-                    .map { $0["detail"] as String }.joined(separator: " ")
-            }
-        }
-        for plan in plans {
-            #expect(plan.contains("USING PRIMARY KEY"), "\(plan)")
-            #expect(!plan.contains("SCAN"), "\(plan)")
-        }
-    }
-}

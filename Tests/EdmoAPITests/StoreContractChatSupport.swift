@@ -22,6 +22,8 @@ final class ChatContractDatabase: @unchecked Sendable {
     let execute: @Sendable (String) throws -> Void
     /// Counts a table's rows.
     let rows: @Sendable (String) throws -> Int
+    /// The database of a SQLite store, for what only it has (its group commit's queue).
+    let sqlite: EdmoDatabase?
 
     /// The aggregates for `filter` (every organisation and day unless told), which must equal the recount.
     func countsEqualToRecount(_ filter: AnalyticsFilter = AnalyticsFilter(orgId: nil, fromDay: "2024-01-01")) throws -> AnalyticsCounts {
@@ -37,7 +39,7 @@ final class ChatContractDatabase: @unchecked Sendable {
             let directory = makeTempDirectory()
             let database = try EdmoDatabase(path: directory + "/edmo.sqlite")
             try database.migrate(try Migration.load(from: migrationsPath))
-            (stores, self.directory, scratch) = (database.stores, directory, nil)
+            (stores, self.directory, scratch, sqlite) = (database.stores, directory, nil, database)
             execute = { sql in try database.write { try $0.execute(sql: sql) } }
             rows = { table in try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 } }
         case .postgres:
@@ -45,7 +47,7 @@ final class ChatContractDatabase: @unchecked Sendable {
             let database = try PostgresDatabase(url: scratch.url, poolSize: 8)
             try database.migrate(try Migration.load(from: postgresMigrationsPath))
             stores = database.stores
-            (self.scratch, directory) = (scratch, nil)
+            (self.scratch, directory, sqlite) = (scratch, nil, nil)
             execute = { sql in try database.write { try $0.executeScript(sql) } }
             rows = { table in try database.read { try $0.query("SELECT count(*) AS n FROM \(table)")[0]["n"] } }
         }
