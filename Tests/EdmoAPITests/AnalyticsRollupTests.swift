@@ -3,44 +3,12 @@ import EdmoStore
 import Foundation
 import GRDB
 import GRDBSQLite
-import Synchronization
 import Testing
 
 /// On SQLite the aggregate changes of a group commit's reports are summed and written once, after them
 /// (`AnalyticsRollup`): the shared rows are written once a batch, a report rolled back takes its changes
 /// with it, and the aggregates stay equal to a recount.
 @Suite struct AnalyticsRollupTests {
-    struct Refused: Error {}
-
-    /// Runs `writes` in one batch: each on its own thread, queued behind a write that holds the writer until
-    /// all of them wait. Returns each one's outcome, in order.
-    static func oneBatch(_ database: EdmoDatabase, _ writes: [@Sendable () throws -> Bool]) throws -> [Result<Bool, Error>] {
-        let (started, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
-        let outcomes = Mutex([Int: Result<Bool, Error>]())
-        let group = DispatchGroup()
-        group.enter()
-        Thread {
-            try? database.write { _ in
-                started.signal()
-                release.wait()
-            }
-            group.leave()
-        }.start()
-        started.wait()
-        for (index, write) in writes.enumerated() {
-            group.enter()
-            Thread {
-                let outcome = Result { try write() }
-                outcomes.withLock { $0[index] = outcome }
-                group.leave()
-            }.start()
-        }
-        while database.writes.waiting < writes.count { usleep(1_000) }
-        release.signal()
-        guard group.wait(timeout: .now() + 60) == .success else { throw Refused() }
-        return outcomes.withLock { all in writes.indices.map { all[$0]! } }
-    }
-
     /// How many times each upsert (daily, hourly; of one to four rows) has run on the writer's connection.
     static func upsertRuns(_ database: EdmoDatabase) throws -> [Int32] {
         try database.write { db in
@@ -56,7 +24,7 @@ import Testing
         let database = db.sqlite!
         let before = try Self.upsertRuns(database)
         // Three new calls of the same assistant, outcome and hour: four daily and four hourly rows in all.
-        let outcomes = try Self.oneBatch(database, (1...3).map { n in
+        let outcomes = try inOneBatch(database, (1...3).map { n in
             { try db.analytics.upsertCall(db.call("call_\(n)", second: n), messages: [], erasedKey: nil, event: nil) }
         })
         for outcome in outcomes { #expect(try outcome.get()) }
@@ -82,7 +50,7 @@ import Testing
             // `call_new` again, newer: replaced in the same batch (an -1 and a +1 of the first one's rows).
             { try db.analytics.upsertCall(db.call("call_new", sentiment: .neutral, duration: 30, reportedSecond: 2), messages: [], erasedKey: nil, event: nil) },
         ]
-        let outcomes = try Self.oneBatch(db.sqlite!, writes)
+        let outcomes = try inOneBatch(db.sqlite!, writes)
         #expect(throws: (any Error).self) { try outcomes[0].get() }
         // The queue runs them in the order they were queued, which the threads do not fix: either order of
         // the two reports of `call_new` leaves the newer one.

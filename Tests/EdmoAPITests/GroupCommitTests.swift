@@ -31,31 +31,7 @@ import Testing
     static func batch(_ scratch: Scratch, holder: @escaping @Sendable (GRDB.Database) throws -> Void,
                       _ writes: [@Sendable (GRDB.Database) throws -> Int]) throws -> [Result<Int, Error>] {
         let database = scratch.database
-        let (started, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
-        let outcomes = Mutex([Int: Result<Int, Error>]())
-        let group = DispatchGroup()
-        group.enter()
-        Thread {
-            _ = try? database.write { db in
-                started.signal()
-                release.wait()
-                try holder(db)
-            }
-            group.leave()
-        }.start()
-        started.wait()
-        for (index, write) in writes.enumerated() {
-            group.enter()
-            Thread {
-                let outcome = Result { try database.write(write) }
-                outcomes.withLock { $0[index] = outcome }
-                group.leave()
-            }.start()
-        }
-        while database.writes.waiting < writes.count { usleep(1_000) }
-        release.signal()
-        guard group.wait(timeout: .now() + 60) == .success else { throw Refused() }
-        return outcomes.withLock { all in writes.indices.map { all[$0]! } }
+        return try inOneBatch(database, holder: holder, writes.map { write in { try database.write(write) } })
     }
 
     @Test func concurrentWritesShareOneCommitAndAFailingOneRollsBackAlone() throws {
@@ -268,4 +244,37 @@ import Testing
         #expect(rows == written)
         #expect(others == 5)
     }
+}
+
+/// Runs `writes` (each a caller of `database.write`, on a thread of its own) in one batch: queued behind
+/// `holder`, a write that holds the writer until all of them wait. Returns each one's outcome, in order.
+func inOneBatch<T: Sendable>(
+    _ database: EdmoDatabase, holder: @escaping @Sendable (GRDB.Database) throws -> Void = { _ in },
+    _ writes: [@Sendable () throws -> T]
+) throws -> [Result<T, Error>] {
+    let (started, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+    let outcomes = Mutex([Int: Result<T, Error>]())
+    let group = DispatchGroup()
+    group.enter()
+    Thread {
+        _ = try? database.write { db in
+            started.signal()
+            release.wait()
+            try holder(db)
+        }
+        group.leave()
+    }.start()
+    started.wait()
+    for (index, write) in writes.enumerated() {
+        group.enter()
+        Thread {
+            let outcome = Result { try write() }
+            outcomes.withLock { $0[index] = outcome }
+            group.leave()
+        }.start()
+    }
+    while database.writes.waiting < writes.count { usleep(1_000) }
+    release.signal()
+    guard group.wait(timeout: .now() + 60) == .success else { throw SQLiteGroupCommitTests.Refused() }
+    return outcomes.withLock { all in writes.indices.map { all[$0]! } }
 }
