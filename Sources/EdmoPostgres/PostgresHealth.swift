@@ -10,18 +10,22 @@ extension PostgresDatabase: StoreHealth {
         try pool.read { connection in _ = try connection.query("SELECT 1 AS one") }
     }
 
-    /// Counts over `provider_operations` (a handful of rows) and the `conversations_open` index.
-    public func backlog(idleBefore cutoff: Date) throws -> StoreBacklog {
+    /// Counts over `provider_operations` (a handful of rows), the `conversations_open` index and the pending
+    /// deliveries' index (`webhook_deliveries_due`).
+    public func backlog(now: Date, idleBefore cutoff: Date) throws -> StoreBacklog {
         try pool.read { connection in
             let row = try connection.query(
                 """
                 SELECT (SELECT count(*) FROM provider_operations) AS operations,
                        (SELECT count(*) FROM conversations WHERE status = $1) AS open,
-                       (SELECT count(*) FROM conversations WHERE status = $1 AND last_activity_at < $2) AS idle
+                       (SELECT count(*) FROM conversations WHERE status = $1 AND last_activity_at < $2) AS idle,
+                       (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS pending,
+                       (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $3) AS due
                 """,
-                [ConversationStatus.inProgress.rawValue, cutoff])[0]
+                [ConversationStatus.inProgress.rawValue, cutoff, now])[0]
             return StoreBacklog(
-                providerOperations: try row["operations"], openConversations: try row["open"], idleConversations: try row["idle"])
+                providerOperations: try row["operations"], openConversations: try row["open"], idleConversations: try row["idle"],
+                pendingDeliveries: try row["pending"], dueDeliveries: try row["due"])
         }
     }
 }

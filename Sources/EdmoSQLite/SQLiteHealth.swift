@@ -29,7 +29,7 @@ extension EdmoDatabase: StoreHealth {
 
     /// Counts over `provider_operations` (a handful of rows) and the `conversations_open` index; fails
     /// like `ping` when the file is not the one opened.
-    public func backlog(idleBefore cutoff: Date) throws -> StoreBacklog {
+    public func backlog(now: Date, idleBefore cutoff: Date) throws -> StoreBacklog {
         try checkFile()
         return try pool.read { db in
             let row = try Row.fetchOne(
@@ -37,12 +37,14 @@ extension EdmoDatabase: StoreHealth {
                 sql: """
                     SELECT (SELECT count(*) FROM provider_operations) AS operations,
                            (SELECT count(*) FROM conversations WHERE status = ?1) AS open,
-                           (SELECT count(*) FROM conversations WHERE status = ?1 AND last_activity_at < ?2) AS idle
+                           (SELECT count(*) FROM conversations WHERE status = ?1 AND last_activity_at < ?2) AS idle,
+                           (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS pending,
+                           (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?3) AS due
                     """,
-                arguments: [ConversationStatus.inProgress.rawValue, Timestamp.format(cutoff)])
+                arguments: [ConversationStatus.inProgress.rawValue, Timestamp.format(cutoff), Timestamp.format(now)])
             return StoreBacklog(
                 providerOperations: row?["operations"] ?? 0, openConversations: row?["open"] ?? 0,
-                idleConversations: row?["idle"] ?? 0)
+                idleConversations: row?["idle"] ?? 0, pendingDeliveries: row?["pending"] ?? 0, dueDeliveries: row?["due"] ?? 0)
         }
     }
 

@@ -81,7 +81,7 @@ extension AppContext {
         let cutoff = now.addingTimeInterval(-TimeInterval(config.chatIdleSeconds))
         let backlog: StoreBacklog?
         if let health {
-            backlog = try? storeChecks.backlog.run(timeout: timeout) { try health.backlog(idleBefore: cutoff) }.get()
+            backlog = try? storeChecks.backlog.run(timeout: timeout) { try health.backlog(now: now, idleBefore: cutoff) }.get()
         } else {
             backlog = nil
         }
@@ -96,6 +96,12 @@ extension AppContext {
                 Gauge("edmo_conversations_idle",
                       "Conversations in progress and idle for EDMO_CHAT_IDLE_SECONDS: the idle-chat sweep's next work.",
                       value: backlog.idleConversations),
+                Gauge("edmo_webhook_deliveries_pending",
+                      "Outbound event deliveries not yet delivered, failed or cancelled (retries included).",
+                      value: backlog.pendingDeliveries),
+                Gauge("edmo_webhook_deliveries_due",
+                      "Pending outbound event deliveries whose attempt is due now: the delivery threads' backlog.",
+                      value: backlog.dueDeliveries),
             ]
         }
         let gates = [("password_hashing", passwords.gate), ("outbound_calls", outbound), ("chat_streams", chatStreams)]

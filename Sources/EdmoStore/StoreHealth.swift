@@ -9,9 +9,9 @@ public protocol StoreHealth: Sendable {
     /// Reads from the database; throws when it cannot (the file is gone or replaced, the server is down,
     /// the database was dropped).
     func ping() throws
-    /// Background work waiting in the store; `cutoff` is the idle-chat sweep's (now minus
+    /// Background work waiting in the store at `now`; `cutoff` is the idle-chat sweep's (now minus
     /// `EDMO_CHAT_IDLE_SECONDS`).
-    func backlog(idleBefore cutoff: Date) throws -> StoreBacklog
+    func backlog(now: Date, idleBefore cutoff: Date) throws -> StoreBacklog
 }
 
 public struct StoreBacklog: Sendable, Equatable {
@@ -22,11 +22,19 @@ public struct StoreBacklog: Sendable, Equatable {
     public var openConversations: Int
     /// Of those, the ones idle since before the cutoff: what the idle-chat sweep will end and analyse next.
     public var idleConversations: Int
+    /// Outbound event deliveries not yet delivered, failed or cancelled: waiting for their attempt, for an
+    /// earlier one of their endpoint and subject, or for a retry.
+    public var pendingDeliveries: Int
+    /// Of those, the ones whose attempt is due now: what the delivery threads have to catch up on.
+    public var dueDeliveries: Int
 
-    public init(providerOperations: Int, openConversations: Int, idleConversations: Int) {
+    public init(providerOperations: Int, openConversations: Int, idleConversations: Int, pendingDeliveries: Int = 0,
+                dueDeliveries: Int = 0) {
         self.providerOperations = providerOperations
         self.openConversations = openConversations
         self.idleConversations = idleConversations
+        self.pendingDeliveries = pendingDeliveries
+        self.dueDeliveries = dueDeliveries
     }
 }
 

@@ -218,7 +218,7 @@ final class ScriptedHealth: StoreHealth {
         if fails { throw StoreUnavailable("scripted failure") }
     }
 
-    func backlog(idleBefore cutoff: Date) throws -> StoreBacklog {
+    func backlog(now: Date, idleBefore cutoff: Date) throws -> StoreBacklog {
         try ping()
         return StoreBacklog(providerOperations: 0, openConversations: 0, idleConversations: 0)
     }
@@ -345,6 +345,8 @@ final class ScriptedHealth: StoreHealth {
         #expect(text.contains("edmo_conversations_open 1\n"))
         #expect(text.contains("edmo_conversations_idle 0\n"))
         #expect(text.contains("edmo_provider_operations_pending 0\n"))
+        #expect(text.contains("edmo_webhook_deliveries_pending 0\n"))
+        #expect(text.contains("edmo_webhook_deliveries_due 0\n"))
         #expect(text.contains(#"edmo_capacity_slots{gate="password_hashing"} 4"#))
         #expect(text.contains(#"edmo_capacity_busy{gate="password_hashing"} 0"#))
         #expect(text.contains(#"edmo_capacity_queued{gate="outbound_calls"} 0"#))
@@ -360,6 +362,7 @@ final class ScriptedHealth: StoreHealth {
     func commitsAreTimedAndBacklogCounted(_ kind: StoreKind) throws {
         let metrics = Metrics()
         let health: any StoreHealth, resources: any ResourceStore, chats: any ChatStore, accounts: any AccountStore
+        let webhooks: any WebhookStore
         var keep: [Any] = []
         switch kind {
         case .sqlite:
@@ -367,6 +370,7 @@ final class ScriptedHealth: StoreHealth {
             let database = try EdmoDatabase(path: directory + "/edmo.sqlite", onCommit: metrics.observeCommit)
             try database.migrate(try Migration.load(from: migrationsPath))
             (health, resources, chats, accounts) = (database, database.stores.resources, database.stores.chats, database.stores.accounts)
+            webhooks = database.stores.webhooks
         case .postgres:
             let scratch = try PostgresScratchDatabase()
             keep.append(scratch)
@@ -375,6 +379,7 @@ final class ScriptedHealth: StoreHealth {
             (health, resources, chats, accounts) = (
                 database, PostgresResourceStore(database: database), PostgresChatStore(database: database),
                 PostgresAccountStore(database: database))
+            webhooks = PostgresWebhookStore(database: database)
         }
         let commits = { () -> Int in
             let line = metrics.render().split(separator: "\n").first { $0.hasPrefix("edmo_store_commit_duration_seconds_count") }
@@ -395,7 +400,7 @@ final class ScriptedHealth: StoreHealth {
         }
         #expect(commits() == afterWrites)
 
-        #expect(try health.backlog(idleBefore: t0) == StoreBacklog(providerOperations: 0, openConversations: 0, idleConversations: 0))
+        #expect(try health.backlog(now: t0, idleBefore: t0) == StoreBacklog(providerOperations: 0, openConversations: 0, idleConversations: 0))
         try chats.startConversation(
             ConversationRecord.webChat(id: "chat_1", orgId: "org_a", assistantId: "asst_a", at: chatStamp(0)),
             messages: [chatMessage(.user, "Hello?")])
@@ -404,8 +409,19 @@ final class ScriptedHealth: StoreHealth {
             messages: [chatMessage(.user, "Hello?", second: 100)])
         try resources.beginOperation(ProviderOperation(
             id: "op_1", orgId: "org_a", kind: .assistant, action: .create, localId: "asst_b", owner: "host/1", startedAt: chatStamp(0)))
-        #expect(try health.backlog(idleBefore: t0.addingTimeInterval(50))
-            == StoreBacklog(providerOperations: 1, openConversations: 2, idleConversations: 1))
+        // An endpoint, and an event for it at second 200: one delivery pending, due from second 200.
+        try webhooks.insertEndpoint(WebhookEndpoint(
+            id: "whe_a", orgId: "org_a", url: "https://hooks.example.com/a", description: nil, eventTypes: [EventType.assistantCreated],
+            enabled: true, secret: [1], createdAt: chatStamp(0), updatedAt: chatStamp(0)))
+        try resources.insertDocument(
+            .assistant, DocumentRecord(id: "asst_c", orgId: "org_a", body: "{}", createdAt: chatStamp(200), updatedAt: chatStamp(200)),
+            secret: nil, completing: nil,
+            event: OutboxEvent(id: "evt_1", orgId: "org_a", type: EventType.assistantCreated, subject: "asst_c", payload: "{}",
+                               createdAt: chatStamp(200)))
+        #expect(try health.backlog(now: t0.addingTimeInterval(199), idleBefore: t0.addingTimeInterval(50))
+            == StoreBacklog(providerOperations: 1, openConversations: 2, idleConversations: 1, pendingDeliveries: 1, dueDeliveries: 0))
+        #expect(try health.backlog(now: t0.addingTimeInterval(200), idleBefore: t0.addingTimeInterval(50))
+            == StoreBacklog(providerOperations: 1, openConversations: 2, idleConversations: 1, pendingDeliveries: 1, dueDeliveries: 1))
         try health.ping()
         _ = keep
     }

@@ -115,7 +115,8 @@ def test_metrics_from_loopback_count_api_calls(stack):
     assert 1 <= value(after, "edmo_workers_busy") <= 8  # this scrape's worker at least
     store = "postgres" if stack.store == "postgresql" else "sqlite"
     assert value(after, "edmo_store_up", store=store) == 1
-    for gauge in ("edmo_provider_operations_pending", "edmo_conversations_open", "edmo_conversations_idle"):
+    for gauge in ("edmo_provider_operations_pending", "edmo_conversations_open", "edmo_conversations_idle",
+                  "edmo_webhook_deliveries_pending", "edmo_webhook_deliveries_due"):
         assert (gauge, ()) in after, gauge
     assert value(after, "edmo_capacity_slots", gate="password_hashing") >= 1
     assert ("edmo_capacity_queued", (("gate", "password_hashing"),)) in after
