@@ -92,7 +92,8 @@ public struct ProviderSync {
     /// - create: whatever the platform made for it (found by `metadata.edmoId`) is deleted; the local write
     ///   never happened, so the client saw a failure and nothing is orphaned;
     /// - update: the local copy is pushed again, so both sides agree on what the client last saw succeed;
-    /// - delete: the platform delete is repeated (a 404 is fine), then the local row goes.
+    /// - delete: the platform delete is repeated (a 404 is fine), then the local row goes (an assistant's
+    ///   with its `assistant.deleted` event).
     /// Operations of live processes on this host are left alone; others' only after ten minutes.
     public func recover() {
         guard let platform = context.platform else { return }
@@ -138,7 +139,9 @@ public struct ProviderSync {
             if let kind {
                 guard let record = try context.resources.document(kind, orgId: op.orgId, id: op.localId) else { return }
                 if let providerId = record.providerId { try platform.delete(collection, id: providerId) }
-                try context.resources.deleteDocument(kind, orgId: op.orgId, id: record.id, version: nil, completing: nil)
+                // Subscribers hear of it as of any other deletion: the assistant is gone, whoever finished it.
+                let event = kind == .assistant ? try OutboundEvents.assistant(context, EventType.assistantDeleted, record, deleted: true) : nil
+                try context.resources.deleteDocument(kind, orgId: op.orgId, id: record.id, version: nil, completing: nil, event: event)
             } else if let record = try context.resources.phoneNumber(orgId: op.orgId, id: op.localId) {
                 if let providerId = record.providerId { try platform.delete(collection, id: providerId) }
                 try context.resources.deletePhoneNumber(orgId: op.orgId, id: record.id, version: nil, completing: nil)

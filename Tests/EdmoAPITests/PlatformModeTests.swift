@@ -2,6 +2,7 @@ import EdmoAPI
 import EdmoCore
 import EdmoProviders
 import EdmoService
+import EdmoStore
 import Foundation
 import Synchronization
 import Testing
@@ -101,5 +102,30 @@ final class MemoryPlatform: VoicePlatformAPI {
         #expect(Set(local.keys).isSuperset(of: keys))
         let remote = try #require(platform.object("assistant", providerId)?["metadata"]?.objectValue)
         #expect(Set(remote.keys).isSuperset(of: keys))
+    }
+
+    /// A delete a crashed process left half done (the platform's copy gone or not, the local one still
+    /// there) is finished by the next start's recovery, and subscribers hear of it as of any other deletion.
+    @Test func aDeleteLeftByACrashIsFinishedWithItsEvent() throws {
+        let (app, context, platform, token) = try app()
+        let created = send(context, "POST", "/api/assistants", json: assistantBody, token: token)
+        let id = try #require(created.json["id"] as? String)
+        let providerId = try #require(created.json["providerId"] as? String)
+        let orgId = try #require(try app.context.accounts.user(email: "editor@example.edu")?.orgId)
+        let stamp = Timestamp.format(context.now)
+        try context.webhooks.insertEndpoint(WebhookEndpoint(
+            id: "whe_a", orgId: orgId, url: "https://hooks.example.com/a", description: nil, eventTypes: [EventType.assistantDeleted],
+            enabled: true, secret: [1], createdAt: stamp, updatedAt: stamp))
+        try context.resources.beginOperation(ProviderOperation(
+            id: "op_1", orgId: orgId, kind: .assistant, action: .delete, localId: id, owner: "another-host/1",
+            startedAt: Timestamp.format(context.now.addingTimeInterval(-601))))
+
+        ProviderSync(context: context).recover()
+        #expect(platform.object("assistant", providerId) == nil)
+        #expect(send(context, "GET", "/api/assistants/\(id)", token: token).status == 404)
+        #expect(try context.resources.pendingOperations().isEmpty)
+        let deliveries = try context.webhooks.deliveries(orgId: orgId, endpointId: "whe_a", limit: 10, offset: 0).items
+        #expect(deliveries.map(\.eventType) == [EventType.assistantDeleted])
+        #expect(deliveries.map(\.subject) == [id])
     }
 }
