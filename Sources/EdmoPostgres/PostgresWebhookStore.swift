@@ -183,6 +183,18 @@ public struct PostgresWebhookStore: WebhookStore {
         }
     }
 
+    public func releaseDeliveries(seqs: [Int], owner: String, now: Date) throws {
+        guard !seqs.isEmpty else { return }
+        try database.write { connection in
+            try connection.execute(
+                """
+                UPDATE webhook_deliveries SET lease_until = NULL, lease_owner = NULL, attempts = attempts - 1, updated_at = $1
+                WHERE seq = ANY($2::bigint[]) AND lease_owner = $3 AND status = 'pending'
+                """,
+                [now, PostgresTextArray(seqs.map(String.init)), owner])
+        }
+    }
+
     public func finishDelivery(seq: Int, owner: String, _ result: DeliveryResult, now: Date) throws -> Bool {
         let (status, next, error, code, ms, delivered): (String, Date?, String?, Int?, Int?, Date?)
         switch result {

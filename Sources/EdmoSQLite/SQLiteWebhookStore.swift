@@ -205,6 +205,18 @@ public struct SQLiteWebhookStore: WebhookStore {
         }
     }
 
+    public func releaseDeliveries(seqs: [Int], owner: String, now: Date) throws {
+        guard !seqs.isEmpty else { return }
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE webhook_deliveries SET lease_until = NULL, lease_owner = NULL, attempts = attempts - 1, updated_at = ?
+                    WHERE seq IN (\(databaseQuestionMarks(count: seqs.count))) AND lease_owner = ? AND status = 'pending'
+                    """,
+                arguments: [Timestamp.format(now)] + StatementArguments(seqs) + [owner])
+        }
+    }
+
     public func finishDelivery(seq: Int, owner: String, _ result: DeliveryResult, now: Date) throws -> Bool {
         let stamp = Timestamp.format(now)
         let (status, next, error, code, ms, delivered): (String, String?, String?, Int?, Int?, String?)

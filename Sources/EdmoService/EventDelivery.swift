@@ -13,6 +13,8 @@ public struct EventDelivery: Sendable {
     let owner: String
     /// 0...1, drawn for each retry's jitter (tests pin it).
     public var random: @Sendable () -> Double = { Double.random(in: 0...1) }
+    /// The threads this worker is one of, when `edmo serve` runs it: their stop gives back its claims.
+    public var workers: DeliveryWorkers?
 
     public init(context: AppContext, owner: String? = nil) {
         self.context = context
@@ -36,7 +38,13 @@ public struct EventDelivery: Sendable {
             context.log.error("outbound events: claiming deliveries failed: \(error)")
             return 0
         }
-        for delivery in claimed { deliver(delivery) }
+        let seqs = claimed.map(\.delivery.seq)
+        if let workers, !workers.hold(seqs, owner: owner) {
+            workers.giveBack(seqs, owner: owner)  // stopping since the claim
+            return 0
+        }
+        // Each is taken from the held ones before its post: what the stop took meanwhile, it gave back.
+        for delivery in claimed where workers?.take(delivery.delivery.seq) ?? true { deliver(delivery) }
         return claimed.count
     }
 
@@ -125,15 +133,21 @@ public struct EventDelivery: Sendable {
     }
 
     /// `edmo serve`'s delivery threads: each claims a batch, posts it, and sleeps a poll interval when
-    /// there was nothing to claim.
-    public static func start(_ context: AppContext) {
+    /// there was nothing to claim, until they are stopped (`DeliveryWorkers.stop`).
+    public static func start(_ context: AppContext) -> DeliveryWorkers {
+        let workers = DeliveryWorkers(context: context)
         for _ in 0..<context.config.eventWorkers {
-            let worker = EventDelivery(context: context)
+            var delivery = EventDelivery(context: context)
+            delivery.workers = workers
+            let worker = delivery
+            workers.running.enter()
             Thread.detachNewThread {
-                while true {
+                while !workers.stopping {
                     if worker.runOnce() == 0 { Thread.sleep(forTimeInterval: Double(context.config.eventPollMilliseconds) / 1000) }
                 }
+                workers.running.leave()
             }
         }
+        return workers
     }
 }

@@ -137,6 +137,9 @@ public protocol WebhookStore: Sendable {
     /// and subject, not leased (or its lease over): counts the attempt and leases it to `owner` until
     /// `leaseUntil`.
     func claimDeliveries(now: Date, leaseUntil: Date, owner: String, limit: Int) throws -> [ClaimedDelivery]
+    /// Gives back deliveries `owner` claimed and will not post (its process is stopping), if it still holds
+    /// them: claimable again at once, the attempt their claim counted taken back.
+    func releaseDeliveries(seqs: [Int], owner: String, now: Date) throws
     /// Records an attempt's end, if `owner` still holds the lease; returns whether it did.
     @discardableResult
     func finishDelivery(seq: Int, owner: String, _ result: DeliveryResult, now: Date) throws -> Bool

@@ -80,7 +80,7 @@ struct Serve: ParsableCommand {
             }
         }
         // Outbound events: threads of their own, so a slow receiver never holds a request worker.
-        EventDelivery.start(context)
+        let deliveries = EventDelivery.start(context)
 
         let listenFd: Int32
         if let socket {
@@ -100,6 +100,9 @@ struct Serve: ParsableCommand {
             metrics: metrics
         ) { request in router.handle(request, context) }
         try server.run()
+        // Within systemd's stop timeout (systemd/edmo.service): the requests drained, the events' claims given back.
+        let givenBack = deliveries.stop(waiting: 2)
+        if givenBack > 0 { context.log.info("outbound events: gave back \(givenBack) claimed deliveries not yet posted") }
         if let socket { unlink(socket) }
     }
 }

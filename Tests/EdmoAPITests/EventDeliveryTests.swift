@@ -1,5 +1,5 @@
 import EdmoCore
-import EdmoService
+@testable import EdmoService
 import EdmoStore
 import Foundation
 import Testing
@@ -58,6 +58,63 @@ struct EventDeliveryTests {
         #expect(failed.status == .failed && failed.attempts == 2 && failed.lastError?.hasPrefix("unreachable") == true)
         app.clock.advance(86_400)
         #expect(worker.runOnce() == 0)
+    }
+}
+
+/// `edmo serve`'s delivery threads stopping (SIGTERM): what they claimed and did not post is given back.
+struct DeliveryStopTests {
+    /// Three assistants created with an endpoint for them: three deliveries, claimable at once.
+    func app() throws -> (TestApp, WebhookEndpoint) {
+        let app = try TestApp()
+        let user = try app.addUser("admin@example.edu")
+        let endpoint = WebhookEndpoint(
+            id: "whe_1", orgId: user.orgId, url: "https://hooks.example.com/hook", description: nil, eventTypes: EventType.all,
+            enabled: true, secret: try app.context.seal(Array("whsec_test".utf8)), createdAt: Timestamp.format(t0),
+            updatedAt: Timestamp.format(t0))
+        try app.context.webhooks.insertEndpoint(endpoint)
+        for n in 1...3 {
+            let record = DocumentRecord(
+                id: "asst_\(n)", orgId: user.orgId, body: "{}", createdAt: Timestamp.format(t0), updatedAt: Timestamp.format(t0))
+            try app.context.resources.insertDocument(
+                .assistant, record, secret: nil, completing: nil,
+                event: try OutboundEvents.assistant(app.context, EventType.assistantCreated, record))
+        }
+        return (app, endpoint)
+    }
+
+    func deliveries(_ app: TestApp, _ endpoint: WebhookEndpoint) throws -> [WebhookDelivery] {
+        try app.context.webhooks.deliveries(orgId: endpoint.orgId, endpointId: endpoint.id, limit: 10, offset: 0).items.reversed()
+    }
+
+    @Test func theStopGivesBackWhatWasClaimedAndNotPosted() throws {
+        let (app, endpoint) = try app()
+        let workers = DeliveryWorkers(context: app.context)
+        let claimed = try app.context.webhooks.claimDeliveries(now: t0, leaseUntil: t0.addingTimeInterval(25), owner: "w1", limit: 10)
+        let seqs = claimed.map(\.delivery.seq)
+        #expect(workers.hold(seqs, owner: "w1"))
+        #expect(workers.take(seqs[0]))  // its post is in hand
+        #expect(workers.stop(waiting: 0) == 2)
+        #expect(!workers.take(seqs[1]))  // given back: not posted
+        #expect(!workers.hold([99], owner: "w1"))  // stopping: nothing more is held
+        let listed = try deliveries(app, endpoint)
+        #expect(listed.map(\.attempts) == [1, 0, 0])
+        // The given back ones are claimable at once; the one in hand keeps its lease.
+        let again = try app.context.webhooks.claimDeliveries(now: t0, leaseUntil: t0.addingTimeInterval(25), owner: "w2", limit: 10)
+        #expect(again.map(\.delivery.seq) == Array(seqs[1...]))
+    }
+
+    /// A thread that claims after the stop gives its claim back at once, posting nothing.
+    @Test func aClaimAfterTheStopIsGivenBackUnposted() throws {
+        let (app, endpoint) = try app()
+        let workers = DeliveryWorkers(context: app.context)
+        #expect(workers.stop(waiting: 0) == 0)
+        var worker = EventDelivery(context: app.context, owner: "w1")
+        worker.workers = workers
+        #expect(worker.runOnce() == 0)
+        let listed = try deliveries(app, endpoint)
+        #expect(listed.map(\.attempts) == [0, 0, 0])
+        #expect(listed.allSatisfy { $0.status == .pending && $0.lastError == nil })
+        #expect(try app.context.webhooks.claimDeliveries(now: t0, leaseUntil: t0.addingTimeInterval(25), owner: "w2", limit: 10).count == 3)
     }
 }
 

@@ -169,6 +169,34 @@ struct StoreContractWebhookTests {
         #expect(throws: StoreError.notFound("Webhook endpoint")) { try hooks.deleteEndpoint(orgId: "org_a", id: "whe_a") }
     }
 
+    /// A stopping process gives back what it claimed and did not post: claimable at once, the attempt taken
+    /// back; only by the lease's holder, and never a settled delivery.
+    @Test(arguments: StoreKind.tested)
+    func claimsGivenBackAreClaimableAtOnceWithTheirAttemptTakenBack(_ kind: StoreKind) throws {
+        let db = try database(kind)
+        let hooks = db.stores.webhooks
+        try endpoint(db, "whe_a")
+        for id in ["evt_1", "evt_2", "evt_3"] {
+            try db.stores.resources.insertDocument(
+                .assistant, DocumentRecord(id: "asst_\(id)", orgId: "org_a", body: "{}", createdAt: chatStamp(0), updatedAt: chatStamp(0)),
+                secret: nil, completing: nil, event: event(id, type: EventType.assistantCreated, subject: id))
+        }
+        let now = t0.addingTimeInterval(10)
+        let claimed = try hooks.claimDeliveries(now: now, leaseUntil: now.addingTimeInterval(30), owner: "host-1", limit: 10)
+        let seqs = claimed.map(\.delivery.seq)
+        #expect(claimed.map(\.delivery.attempts) == [1, 1, 1])
+        #expect(try hooks.finishDelivery(seq: seqs[0], owner: "host-1", .delivered(status: 200, ms: 1), now: now))
+        try hooks.releaseDeliveries(seqs: seqs, owner: "host-2", now: now)  // not its claims: nothing changes
+        #expect(try hooks.claimDeliveries(now: now, leaseUntil: now.addingTimeInterval(30), owner: "host-2", limit: 10).isEmpty)
+        try hooks.releaseDeliveries(seqs: seqs, owner: "host-1", now: now)
+        let again = try hooks.claimDeliveries(now: now, leaseUntil: now.addingTimeInterval(30), owner: "host-2", limit: 10)
+        #expect(again.map(\.delivery.eventId) == ["evt_2", "evt_3"])
+        #expect(again.map(\.delivery.attempts) == [1, 1])
+        let listed = try hooks.deliveries(orgId: "org_a", endpointId: "whe_a", limit: 10, offset: 0).items
+        #expect(listed.map(\.status) == [.pending, .pending, .delivered])  // newest first
+        #expect(listed.last?.attempts == 1)
+    }
+
     @Test(arguments: StoreKind.tested)
     func concurrentClaimsTakeEachDeliveryOnce(_ kind: StoreKind) throws {
         let db = try database(kind)

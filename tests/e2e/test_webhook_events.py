@@ -264,6 +264,36 @@ def test_sigkill_mid_delivery_loses_nothing(fresh_stack):
         receiver.stop()
 
 
+def test_sigterm_gives_back_the_claimed_deliveries_it_did_not_post(fresh_stack):
+    """SIGTERM: the delivery threads' claims not yet posted are given back (claimable at once, their attempt not
+    counted) rather than left leased until the lease runs out; the posts in hand are recorded; the next start
+    delivers the rest."""
+    receiver = Receiver(delay=0.3)
+    try:
+        stack = fresh_stack(env=FAST)
+        api = stack.base + "/api"
+        admin = stack.session()
+        endpoint(admin, api, receiver.url)
+        make_events(stack, admin, conversations=6)
+        wait_for(lambda: len(receiver.requests) >= 3, timeout=30, what="deliveries under way")
+        code, _ = stack.terminate()
+        assert code == 0
+        assert re.search(r"outbound events: gave back \d+ claimed deliveries not yet posted", stack.log()), stack.log()[-2000:]
+        assert stack.sql("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")[0][0] > 0
+        assert stack.sql("SELECT count(*) FROM webhook_deliveries WHERE lease_until IS NOT NULL")[0][0] == 0
+        # The receiver answers every post: a pending delivery was never posted, so it counts no attempt.
+        assert stack.sql("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND attempts > 0")[0][0] == 0
+        posted = len(receiver.requests)
+        assert stack.sql("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'")[0][0] == posted
+        stack.launch()
+        wait_for(lambda: all_settled(stack), timeout=60, what="every delivery settled after the restart")
+        assert stack.sql("SELECT count(*) FROM webhook_deliveries WHERE status <> 'delivered'")[0][0] == 0
+        assert {e for e, _, _ in stored_events(stack)} == receiver.event_ids()
+        assert len(receiver.requests) == len(stored_events(stack))  # each posted once
+    finally:
+        receiver.stop()
+
+
 def test_both_signatures_are_valid_during_the_grace_period(fresh_stack):
     receiver = Receiver()
     try:
