@@ -13,17 +13,22 @@ struct EventDeliveryTests {
             config.eventMaxAttempts = maxAttempts
             config.eventTimeoutMilliseconds = 1000
         }
-        let user = try app.addUser("admin@example.edu")
-        let endpoint = WebhookEndpoint(
-            id: "whe_1", orgId: user.orgId, url: "http://127.0.0.1:9/hook", description: nil, eventTypes: EventType.all,
-            enabled: true, secret: try app.context.seal(Array("whsec_test".utf8)), createdAt: Timestamp.format(t0),
-            updatedAt: Timestamp.format(t0))
-        try app.context.webhooks.insertEndpoint(endpoint)
+        let (user, endpoint) = try Self.endpoint(app, url: "http://127.0.0.1:9/hook")
         let record = DocumentRecord(id: "asst_1", orgId: user.orgId, body: "{}", createdAt: Timestamp.format(t0), updatedAt: Timestamp.format(t0))
         try app.context.resources.insertDocument(
             .assistant, record, secret: nil, completing: nil,
             event: try OutboundEvents.assistant(app.context, EventType.assistantCreated, record))
         return (app, endpoint)
+    }
+
+    /// An ADMIN, and an endpoint of their organisation for every event type.
+    static func endpoint(_ app: TestApp, url: String) throws -> (UserRecord, WebhookEndpoint) {
+        let user = try app.addUser("admin@example.edu")
+        let endpoint = WebhookEndpoint(
+            id: "whe_1", orgId: user.orgId, url: url, description: nil, eventTypes: EventType.all, enabled: true,
+            secret: try app.context.seal(Array("whsec_test".utf8)), createdAt: Timestamp.format(t0), updatedAt: Timestamp.format(t0))
+        try app.context.webhooks.insertEndpoint(endpoint)
+        return (user, endpoint)
     }
 
     func only(_ app: TestApp, _ endpoint: WebhookEndpoint) throws -> WebhookDelivery {
@@ -66,12 +71,7 @@ struct DeliveryStopTests {
     /// Three assistants created with an endpoint for them: three deliveries, claimable at once.
     func app() throws -> (TestApp, WebhookEndpoint) {
         let app = try TestApp()
-        let user = try app.addUser("admin@example.edu")
-        let endpoint = WebhookEndpoint(
-            id: "whe_1", orgId: user.orgId, url: "https://hooks.example.com/hook", description: nil, eventTypes: EventType.all,
-            enabled: true, secret: try app.context.seal(Array("whsec_test".utf8)), createdAt: Timestamp.format(t0),
-            updatedAt: Timestamp.format(t0))
-        try app.context.webhooks.insertEndpoint(endpoint)
+        let (user, endpoint) = try EventDeliveryTests.endpoint(app, url: "https://hooks.example.com/hook")
         for n in 1...3 {
             let record = DocumentRecord(
                 id: "asst_\(n)", orgId: user.orgId, body: "{}", createdAt: Timestamp.format(t0), updatedAt: Timestamp.format(t0))

@@ -147,6 +147,17 @@ def stored_events(stack):
     return stack.sql("SELECT event_id, subject, event_type FROM webhook_deliveries ORDER BY seq")
 
 
+def deliveries_under_way(fresh_stack, receiver):
+    """A stack with an endpoint to `receiver` and the events of six conversations, their delivery begun."""
+    stack = fresh_stack(env=FAST)
+    api = stack.base + "/api"
+    admin = stack.session()
+    endpoint(admin, api, receiver.url)
+    make_events(stack, admin, conversations=6)
+    wait_for(lambda: len(receiver.requests) >= 3, timeout=30, what="deliveries under way")
+    return stack
+
+
 def all_settled(stack):
     return stack.sql("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")[0][0] == 0
 
@@ -246,12 +257,7 @@ def test_every_event_arrives_at_least_once_in_order_and_signed_through_chaos(fre
 def test_sigkill_mid_delivery_loses_nothing(fresh_stack):
     receiver = Receiver(delay=0.3)
     try:
-        stack = fresh_stack(env=FAST)
-        api = stack.base + "/api"
-        admin = stack.session()
-        endpoint(admin, api, receiver.url)
-        make_events(stack, admin, conversations=6)
-        wait_for(lambda: len(receiver.requests) >= 3, timeout=30, what="deliveries under way")
+        stack = deliveries_under_way(fresh_stack, receiver)
         stack.crash()
         pending = stack.sql("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")[0][0]
         assert pending > 0
@@ -270,12 +276,7 @@ def test_sigterm_gives_back_the_claimed_deliveries_it_did_not_post(fresh_stack):
     delivers the rest."""
     receiver = Receiver(delay=0.3)
     try:
-        stack = fresh_stack(env=FAST)
-        api = stack.base + "/api"
-        admin = stack.session()
-        endpoint(admin, api, receiver.url)
-        make_events(stack, admin, conversations=6)
-        wait_for(lambda: len(receiver.requests) >= 3, timeout=30, what="deliveries under way")
+        stack = deliveries_under_way(fresh_stack, receiver)
         code, _ = stack.terminate()
         assert code == 0
         assert re.search(r"outbound events: gave back \d+ claimed deliveries not yet posted", stack.log()), stack.log()[-2000:]
