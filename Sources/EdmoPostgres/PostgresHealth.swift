@@ -20,7 +20,7 @@ extension PostgresDatabase: StoreHealth {
                        (SELECT count(*) FROM conversations WHERE status = $1) AS open,
                        (SELECT count(*) FROM conversations WHERE status = $1 AND last_activity_at < $2) AS idle,
                        (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS pending,
-                       (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $3) AS due
+                       (SELECT count(*) FROM webhook_deliveries d WHERE \(PostgresWebhookStore.claimable(now: "$3"))) AS due
                 """,
                 [ConversationStatus.inProgress.rawValue, cutoff, now])[0]
             return StoreBacklog(

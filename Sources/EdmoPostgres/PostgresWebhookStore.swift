@@ -145,15 +145,23 @@ public struct PostgresWebhookStore: WebhookStore {
         }
     }
 
+    /// What a delivery `d` must be to be claimed at `now` (a parameter's name): pending and due, its lease
+    /// free, its endpoint enabled, and no earlier delivery of its endpoint and subject still pending. The
+    /// metrics count the same (`edmo_webhook_deliveries_due`).
+    static func claimable(now: String) -> String {
+        """
+        d.status = 'pending' AND d.next_attempt_at <= \(now) AND (d.lease_until IS NULL OR d.lease_until <= \(now))
+          AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.enabled)
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
+                          AND p.subject = d.subject AND p.seq < d.seq AND p.status = 'pending')
+        """
+    }
+
     public func claimDeliveries(now: Date, leaseUntil: Date, owner: String, limit: Int) throws -> [ClaimedDelivery] {
         try database.write { connection in
             let seqs: [Int] = try connection.query(
                 """
-                SELECT d.seq FROM webhook_deliveries d
-                WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
-                  AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.enabled)
-                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
-                                  AND p.subject = d.subject AND p.seq < d.seq AND p.status = 'pending')
+                SELECT d.seq FROM webhook_deliveries d WHERE \(Self.claimable(now: "$1"))
                 ORDER BY d.next_attempt_at, d.seq LIMIT $2
                 FOR UPDATE OF d SKIP LOCKED
                 """,

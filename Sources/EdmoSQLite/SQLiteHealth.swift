@@ -39,7 +39,7 @@ extension EdmoDatabase: StoreHealth {
                            (SELECT count(*) FROM conversations WHERE status = ?1) AS open,
                            (SELECT count(*) FROM conversations WHERE status = ?1 AND last_activity_at < ?2) AS idle,
                            (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS pending,
-                           (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?3) AS due
+                           (SELECT count(*) FROM webhook_deliveries d WHERE \(SQLiteWebhookStore.claimable(now: "?3"))) AS due
                     """,
                 arguments: [ConversationStatus.inProgress.rawValue, Timestamp.format(cutoff), Timestamp.format(now)])
             return StoreBacklog(

@@ -8,8 +8,15 @@ import Synchronization
 /// until the lease runs out (25 s by default), and the stop waits a moment for the posts in hand.
 public final class DeliveryWorkers: Sendable {
     let context: AppContext
-    /// Claimed and not yet posted (seq -> the owner of the lease); no more are held once stopping.
-    private let state = Mutex<(stopping: Bool, unposted: [Int: String])>((false, [:]))
+    /// A delivery claimed by one of the threads (its lease's owner): a lease that ran out may have let
+    /// another thread claim the same delivery.
+    struct Claim: Hashable {
+        var seq: Int
+        var owner: String
+    }
+
+    /// Claimed and not yet posted; no more are held once stopping.
+    private let state = Mutex<(stopping: Bool, unposted: Set<Claim>)>((false, []))
     let running = DispatchGroup()
 
     init(context: AppContext) { self.context = context }
@@ -20,21 +27,14 @@ public final class DeliveryWorkers: Sendable {
     func hold(_ seqs: [Int], owner: String) -> Bool {
         state.withLock { s in
             guard !s.stopping else { return false }
-            for seq in seqs { s.unposted[seq] = owner }
+            for seq in seqs { s.unposted.insert(Claim(seq: seq, owner: owner)) }
             return true
         }
     }
 
-    /// True when the delivery is still held, now for posting; false when the stop gave it back.
-    func take(_ seq: Int) -> Bool { state.withLock { $0.unposted.removeValue(forKey: seq) != nil } }
-
-    func giveBack(_ seqs: [Int], owner: String) {
-        do {
-            try context.webhooks.releaseDeliveries(seqs: seqs, owner: owner, now: context.now)
-        } catch {
-            context.log.error("outbound events: giving back \(seqs.count) claimed deliveries failed (their lease runs out): \(error)")
-        }
-    }
+    /// True when the claim is still held, now taken to be posted or given back; false when the stop gave
+    /// it back.
+    func take(_ seq: Int, owner: String) -> Bool { state.withLock { $0.unposted.remove(Claim(seq: seq, owner: owner)) != nil } }
 
     /// Stops the threads: gives back every delivery claimed and not posted, then waits up to `seconds` for
     /// the posts in hand to be recorded. Returns how many it gave back.
@@ -42,10 +42,12 @@ public final class DeliveryWorkers: Sendable {
     public func stop(waiting seconds: Double) -> Int {
         let unposted = state.withLock { s in
             s.stopping = true
-            defer { s.unposted = [:] }
+            defer { s.unposted = [] }
             return s.unposted
         }
-        for (owner, held) in Dictionary(grouping: unposted, by: \.value) { giveBack(held.map(\.key), owner: owner) }
+        for (owner, held) in Dictionary(grouping: unposted, by: \.owner) {
+            EventDelivery.giveBack(context, held.map(\.seq), owner: owner)
+        }
         _ = running.wait(timeout: .now() + seconds)
         return unposted.count
     }

@@ -40,12 +40,31 @@ public struct EventDelivery: Sendable {
         }
         let seqs = claimed.map(\.delivery.seq)
         if let workers, !workers.hold(seqs, owner: owner) {
-            workers.giveBack(seqs, owner: owner)  // stopping since the claim
+            Self.giveBack(context, seqs, owner: owner)  // stopping since the claim
             return 0
         }
-        // Each is taken from the held ones before its post: what the stop took meanwhile, it gave back.
-        for delivery in claimed where workers?.take(delivery.delivery.seq) ?? true { deliver(delivery) }
+        let leaseUntil = now.addingTimeInterval(leaseSeconds)
+        for (index, delivery) in claimed.enumerated() {
+            // The batch's posts share one lease: once it could run out during a post (slow endpoints), the rest
+            // is given back, not posted under a lease another thread or host may take meanwhile.
+            if context.now.addingTimeInterval(Double(config.eventTimeoutMilliseconds) / 1000 + 1) > leaseUntil {
+                Self.giveBack(context, claimed[index...].map(\.delivery.seq).filter { workers?.take($0, owner: owner) ?? true }, owner: owner)
+                break
+            }
+            // Taken from the held ones before its post: what the stop took meanwhile, it gave back.
+            guard workers?.take(delivery.delivery.seq, owner: owner) ?? true else { continue }
+            deliver(delivery)
+        }
         return claimed.count
+    }
+
+    /// Gives back claimed deliveries not posted: claimable again at once, their attempt not counted.
+    static func giveBack(_ context: AppContext, _ seqs: [Int], owner: String) {
+        do {
+            try context.webhooks.releaseDeliveries(seqs: seqs, owner: owner, now: context.now)
+        } catch {
+            context.log.error("outbound events: giving back \(seqs.count) claimed deliveries failed (their lease runs out): \(error)")
+        }
     }
 
     func deliver(_ claimed: ClaimedDelivery) {

@@ -100,7 +100,7 @@ extension AppContext {
                       "Outbound event deliveries not yet delivered, failed or cancelled (retries included).",
                       value: backlog.pendingDeliveries),
                 Gauge("edmo_webhook_deliveries_due",
-                      "Pending outbound event deliveries whose attempt is due now: the delivery threads' backlog.",
+                      "Pending outbound event deliveries a delivery thread could claim now: the delivery threads' backlog.",
                       value: backlog.dueDeliveries),
             ]
         }

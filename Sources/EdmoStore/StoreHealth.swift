@@ -25,7 +25,8 @@ public struct StoreBacklog: Sendable, Equatable {
     /// Outbound event deliveries not yet delivered, failed or cancelled: waiting for their attempt, for an
     /// earlier one of their endpoint and subject, or for a retry.
     public var pendingDeliveries: Int
-    /// Of those, the ones whose attempt is due now: what the delivery threads have to catch up on.
+    /// Of those, the ones a delivery thread could claim now (due, not in flight, their endpoint enabled, no
+    /// earlier one of their endpoint and subject pending): what the delivery threads have to catch up on.
     public var dueDeliveries: Int
 
     public init(providerOperations: Int, openConversations: Int, idleConversations: Int, pendingDeliveries: Int = 0,

@@ -71,7 +71,8 @@ struct DeliveryStopTests {
     /// Three assistants created with an endpoint for them: three deliveries, claimable at once.
     func app() throws -> (TestApp, WebhookEndpoint) {
         let app = try TestApp()
-        let (user, endpoint) = try EventDeliveryTests.endpoint(app, url: "https://hooks.example.com/hook")
+        // A private address, refused before any connection (EDMO_ALLOW_PRIVATE_URLS is off): no post leaves.
+        let (user, endpoint) = try EventDeliveryTests.endpoint(app, url: "http://127.0.0.1:9/hook")
         for n in 1...3 {
             let record = DocumentRecord(
                 id: "asst_\(n)", orgId: user.orgId, body: "{}", createdAt: Timestamp.format(t0), updatedAt: Timestamp.format(t0))
@@ -92,15 +93,44 @@ struct DeliveryStopTests {
         let claimed = try app.context.webhooks.claimDeliveries(now: t0, leaseUntil: t0.addingTimeInterval(25), owner: "w1", limit: 10)
         let seqs = claimed.map(\.delivery.seq)
         #expect(workers.hold(seqs, owner: "w1"))
-        #expect(workers.take(seqs[0]))  // its post is in hand
+        #expect(workers.take(seqs[0], owner: "w1"))  // its post is in hand
         #expect(workers.stop(waiting: 0) == 2)
-        #expect(!workers.take(seqs[1]))  // given back: not posted
+        #expect(!workers.take(seqs[1], owner: "w1"))  // given back: not posted
         #expect(!workers.hold([99], owner: "w1"))  // stopping: nothing more is held
         let listed = try deliveries(app, endpoint)
         #expect(listed.map(\.attempts) == [1, 0, 0])
         // The given back ones are claimable at once; the one in hand keeps its lease.
         let again = try app.context.webhooks.claimDeliveries(now: t0, leaseUntil: t0.addingTimeInterval(25), owner: "w2", limit: 10)
         #expect(again.map(\.delivery.seq) == Array(seqs[1...]))
+    }
+
+    /// Two threads of a process may hold the same delivery (the first one's lease ran out and the second
+    /// claimed it): each takes only its own claim.
+    @Test func eachThreadTakesOnlyItsOwnClaim() throws {
+        let (app, _) = try app()
+        let workers = DeliveryWorkers(context: app.context)
+        #expect(workers.hold([7], owner: "w1") && workers.hold([7], owner: "w2"))
+        #expect(workers.take(7, owner: "w1"))
+        #expect(!workers.take(7, owner: "w1"))
+        #expect(workers.take(7, owner: "w2"))
+    }
+
+    /// A batch's posts share one lease: once it could run out during the next post, the rest of the batch is
+    /// given back rather than posted under a lease another thread or host may take.
+    @Test func theRestOfABatchIsGivenBackBeforeItsLeaseCouldRunOut() throws {
+        let (app, endpoint) = try app()
+        var worker = EventDelivery(context: app.context, owner: "w1")
+        // Each failed post draws a retry's jitter: here the draw also stands for a slow post, moving the pinned
+        // clock on by 15 s. The lease is 25 s (twice the 10 s timeout, plus 5): after one such post, the next
+        // could outlast it.
+        worker.random = { app.clock.advance(15); return 0.5 }
+        #expect(worker.runOnce() == 3)
+        let listed = try deliveries(app, endpoint)
+        #expect(listed.map(\.attempts) == [1, 0, 0])
+        #expect(listed[0].lastError != nil && listed[1...].allSatisfy { $0.lastError == nil })
+        let again = try app.context.webhooks.claimDeliveries(
+            now: app.context.now, leaseUntil: app.context.now.addingTimeInterval(25), owner: "w2", limit: 10)
+        #expect(again.map(\.delivery.id) == listed[1...].map(\.id))
     }
 
     /// A thread that claims after the stop gives its claim back at once, posting nothing.

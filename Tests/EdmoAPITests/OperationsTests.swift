@@ -422,6 +422,11 @@ final class ScriptedHealth: StoreHealth {
             == StoreBacklog(providerOperations: 1, openConversations: 2, idleConversations: 1, pendingDeliveries: 1, dueDeliveries: 0))
         #expect(try health.backlog(now: t0.addingTimeInterval(200), idleBefore: t0.addingTimeInterval(50))
             == StoreBacklog(providerOperations: 1, openConversations: 2, idleConversations: 1, pendingDeliveries: 1, dueDeliveries: 1))
+        // In flight (claimed by a delivery thread): still pending, no longer the threads' backlog.
+        let at = t0.addingTimeInterval(200)
+        #expect(try webhooks.claimDeliveries(now: at, leaseUntil: at.addingTimeInterval(25), owner: "h", limit: 10).count == 1)
+        #expect(try health.backlog(now: at, idleBefore: t0.addingTimeInterval(50))
+            == StoreBacklog(providerOperations: 1, openConversations: 2, idleConversations: 1, pendingDeliveries: 1, dueDeliveries: 0))
         try health.ping()
         _ = keep
     }
